@@ -1,0 +1,18 @@
+// digits: the native command-line front end of the core.
+//   digits eval --model FILE --images IDX[.gz] --labels IDX[.gz] [--backend B] [--json]
+#include <cstdio>
+
+#include "commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"digits: handwritten digit recognition (C++ core, XNNPACK or built-in kernels)"};
+  app.require_subcommand(1);
+  int exit_code = 0;
+  digits::cli::AddEvalCommand(app, &exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return exit_code;
+}

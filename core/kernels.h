@@ -1,0 +1,34 @@
+// The built-in kernels: batch 1, activations in HWC layout (channels fastest), weights as
+// network.h stores them. Inner loops use 128-bit vectors through GCC/Clang vector extensions,
+// which compile to SSE natively and to WASM SIMD128 in the wasm build (-msimd128): one code path,
+// tested natively, shipped to the browser.
+#pragma once
+
+#include <vector>
+
+#include "network.h"
+
+namespace digits {
+namespace kernels {
+
+// Convolution as im2col + GEMM. The weights are packed once into panels of 8 output channels,
+// [K = kh*kw*cin][8] each, zero padded, so the micro-kernel reads them contiguously.
+struct PackedConv {
+  int k = 0;                  // kh * kw * cin
+  int panels = 0;             // ceil(cout / 8)
+  std::vector<float> weight;  // panels * k * 8
+  std::vector<float> bias;    // panels * 8
+};
+PackedConv PackConv(const Layer& conv);
+
+// `scratch` holds the im2col matrix; it grows to its largest size once and is reused.
+void Conv2d(const Layer& conv, const PackedConv& packed, const float* input, float* output,
+            bool fuse_relu, std::vector<float>* scratch);
+void MaxPool2d(const Layer& pool, const float* input, float* output);
+void GlobalAvgPool(const Shape& input_shape, const float* input, float* output);
+// y = W x + b, W is [out][in].
+void Dense(int in, int out, const float* weight, const float* bias, const float* x, float* y);
+void Relu(int n, const float* input, float* output);
+
+}  // namespace kernels
+}  // namespace digits

@@ -1,0 +1,68 @@
+// Golden files made by PyTorch (model/make_test_model.py, model/export.py): every backend of this
+// build reproduces PyTorch's logits to 1e-4 absolute, and the backends agree with each other.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+
+#include "backend.h"
+#include "test_util.h"
+
+namespace digits {
+namespace {
+
+using nlohmann::json;
+
+json ReadJson(const std::string& path) {
+  std::ifstream f(path);
+  EXPECT_TRUE(f.good()) << "cannot open " << path;
+  return json::parse(f, nullptr, false);
+}
+
+class Golden : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(Golden, BackendsMatchPyTorchLogits) {
+  const std::string dir = DIGITS_TEST_DATA "/";
+  const json golden = ReadJson(dir + GetParam() + ".golden.json");
+  ASSERT_TRUE(golden.is_object()) << "golden file is not JSON";
+  Network net;
+  const std::string model = golden["model"].get<std::string>();
+  const std::string model_path = (model.find('/') == std::string::npos ? dir : "") + model;
+  const Status s = LoadNetworkFile(model_path, &net);
+  ASSERT_TRUE(s.ok()) << s.message();
+  ASSERT_GE(golden["cases"].size(), 3u);
+
+  std::vector<std::vector<std::vector<float>>> logits_by_backend;
+  for (BackendKind kind : {BackendKind::kBuiltin, BackendKind::kXnnpack}) {
+    if (!BackendAvailable(kind)) continue;
+    std::unique_ptr<Backend> backend;
+    const Status created = CreateBackend(net, kind, &backend);
+    ASSERT_TRUE(created.ok()) << created.message();
+    std::vector<std::vector<float>> all;
+    for (const json& c : golden["cases"]) {
+      const std::vector<float> input = c["input"].get<std::vector<float>>();
+      const std::vector<float> expected = c["logits"].get<std::vector<float>>();
+      ASSERT_EQ(input.size(), static_cast<size_t>(net.input.size()));
+      ForwardOutput out;
+      ASSERT_TRUE(backend->Forward(input.data(), false, &out).ok());
+      ASSERT_EQ(out.logits.size(), expected.size());
+      for (size_t i = 0; i < expected.size(); ++i) {
+        EXPECT_NEAR(out.logits[i], expected[i], 1e-4)
+            << BackendName(kind) << " case " << c["name"] << " logit " << i;
+      }
+      all.push_back(out.logits);
+    }
+    logits_by_backend.push_back(all);
+  }
+  // Both backends are built natively: they must agree with each other to the same bound.
+  ASSERT_EQ(logits_by_backend.size(), 2u) << "the native build must have both backends";
+  for (size_t c = 0; c < logits_by_backend[0].size(); ++c)
+    for (size_t i = 0; i < logits_by_backend[0][c].size(); ++i)
+      EXPECT_NEAR(logits_by_backend[0][c][i], logits_by_backend[1][c][i], 1e-4);
+}
+
+INSTANTIATE_TEST_SUITE_P(TestModels, Golden,
+                         ::testing::Values("tiny", "tiny_gap", "tiny_gap_f16"));
+
+}  // namespace
+}  // namespace digits
