@@ -35,8 +35,7 @@ class BuiltinBackend : public Backend {
 
   BackendKind kind() const override { return BackendKind::kBuiltin; }
 
-  Status Forward(const float* pixels, bool keep_gradcam_activations,
-                 ForwardOutput* out) override {
+  Status Forward(const float* pixels, bool keep_gradcam_activations, ForwardOutput* out) override {
     const float scale = 1.0f / net_.input_std;
     for (size_t i = 0; i < input_.size(); ++i) input_[i] = (pixels[i] - net_.input_mean) * scale;
     const float* x = input_.data();

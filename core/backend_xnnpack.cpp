@@ -77,8 +77,7 @@ class XnnpackBackend : public Backend {
 
   BackendKind kind() const override { return BackendKind::kXnnpack; }
 
-  Status Forward(const float* pixels, bool keep_gradcam_activations,
-                 ForwardOutput* out) override {
+  Status Forward(const float* pixels, bool keep_gradcam_activations, ForwardOutput* out) override {
     const float scale = 1.0f / net_.input_std;
     const size_t n = net_.input.size();
     for (size_t i = 0; i < n; ++i) input_[i] = (pixels[i] - net_.input_mean) * scale;
@@ -101,8 +100,8 @@ class XnnpackBackend : public Backend {
  private:
   Status DefineValue(xnn_subgraph_t subgraph, const Shape& shape, bool spatial, const float* data,
                      uint32_t external_id, uint32_t flags, uint32_t* id) {
-    const size_t nhwc[4] = {1, static_cast<size_t>(shape.height),
-                            static_cast<size_t>(shape.width), static_cast<size_t>(shape.channels)};
+    const size_t nhwc[4] = {1, static_cast<size_t>(shape.height), static_cast<size_t>(shape.width),
+                            static_cast<size_t>(shape.channels)};
     const size_t nc[2] = {1, static_cast<size_t>(shape.size())};
     const xnn_status s = xnn_define_tensor_value(subgraph, xnn_datatype_fp32, spatial ? 4 : 2,
                                                  spatial ? nhwc : nc, data, external_id, flags, id);
@@ -152,10 +151,10 @@ class XnnpackBackend : public Backend {
               layer.weight.data(), &w));
           DIGITS_RETURN_IF_ERROR(DefineStatic(
               subgraph, {static_cast<size_t>(layer.output.channels)}, layer.bias.data(), &b));
-          s = xnn_define_convolution_2d(
-              subgraph, layer.pad_h, layer.pad_w, layer.pad_h, layer.pad_w, layer.kernel_h,
-              layer.kernel_w, layer.stride_h, layer.stride_w, 1, 1, 1, layer.input.channels,
-              layer.output.channels, -kInf, kInf, x, w, b, y, 0);
+          s = xnn_define_convolution_2d(subgraph, layer.pad_h, layer.pad_w, layer.pad_h,
+                                        layer.pad_w, layer.kernel_h, layer.kernel_w, layer.stride_h,
+                                        layer.stride_w, 1, 1, 1, layer.input.channels,
+                                        layer.output.channels, -kInf, kInf, x, w, b, y, 0);
           break;
         }
         case LayerType::kRelu:
@@ -163,20 +162,20 @@ class XnnpackBackend : public Backend {
           break;
         case LayerType::kMaxPool2d:
           s = xnn_define_max_pooling_2d(subgraph, layer.pad_h, layer.pad_w, layer.pad_h,
-                                        layer.pad_w, layer.kernel_h, layer.kernel_w,
-                                        layer.stride_h, layer.stride_w, 1, 1, -kInf, kInf, x, y, 0);
+                                        layer.pad_w, layer.kernel_h, layer.kernel_w, layer.stride_h,
+                                        layer.stride_w, 1, 1, -kInf, kInf, x, y, 0);
           break;
         case LayerType::kGlobalAvgPool:
           s = xnn_define_global_average_pooling_2d(subgraph, -kInf, kInf, x, y, 0);
           break;
         case LayerType::kDense: {
           uint32_t w = 0, b = 0;
-          DIGITS_RETURN_IF_ERROR(DefineStatic(subgraph,
-                                              {static_cast<size_t>(layer.output.size()),
-                                               static_cast<size_t>(layer.input.size())},
-                                              layer.weight.data(), &w));
           DIGITS_RETURN_IF_ERROR(DefineStatic(
-              subgraph, {static_cast<size_t>(layer.output.size())}, layer.bias.data(), &b));
+              subgraph,
+              {static_cast<size_t>(layer.output.size()), static_cast<size_t>(layer.input.size())},
+              layer.weight.data(), &w));
+          DIGITS_RETURN_IF_ERROR(DefineStatic(subgraph, {static_cast<size_t>(layer.output.size())},
+                                              layer.bias.data(), &b));
           // Flattens whatever comes in (NHWC or [1, n]) to [1, in].
           s = xnn_define_fully_connected(subgraph, -kInf, kInf, x, w, b, y,
                                          XNN_FLAG_TENSORFLOW_RESHAPE_2D);

@@ -16,9 +16,15 @@ inline f32x4 Load(const float* p) {
   std::memcpy(&v, p, sizeof(v));  // unaligned load
   return v;
 }
-inline void Store(float* p, f32x4 v) { std::memcpy(p, &v, sizeof(v)); }
-inline f32x4 Splat(float x) { return f32x4{x, x, x, x}; }
-inline f32x4 Max(f32x4 a, f32x4 b) { return a > b ? a : b; }
+inline void Store(float* p, f32x4 v) {
+  std::memcpy(p, &v, sizeof(v));
+}
+inline f32x4 Splat(float x) {
+  return f32x4{x, x, x, x};
+}
+inline f32x4 Max(f32x4 a, f32x4 b) {
+  return a > b ? a : b;
+}
 
 constexpr int kPanel = 8;  // output channels per weight panel
 constexpr int kRows = 4;   // output pixels per micro-kernel call

@@ -173,9 +173,9 @@ Status ReadTensor(std::map<std::string, TensorEntry>* tensors, const uint8_t* da
     if (t.f16) {
       v = HalfToFloat(static_cast<uint16_t>(p[2 * i] | (p[2 * i + 1] << 8)));
     } else {
-      const uint32_t bits = static_cast<uint32_t>(p[4 * i]) | (static_cast<uint32_t>(p[4 * i + 1]) << 8) |
-                            (static_cast<uint32_t>(p[4 * i + 2]) << 16) |
-                            (static_cast<uint32_t>(p[4 * i + 3]) << 24);
+      const uint32_t bits =
+          static_cast<uint32_t>(p[4 * i]) | (static_cast<uint32_t>(p[4 * i + 1]) << 8) |
+          (static_cast<uint32_t>(p[4 * i + 2]) << 16) | (static_cast<uint32_t>(p[4 * i + 3]) << 24);
       std::memcpy(&v, &bits, 4);
     }
     if (!std::isfinite(v)) {
@@ -208,9 +208,11 @@ Status ParseLayer(const json& spec, int index, const Shape& input, Layer* layer)
     int in = 0, out = 0;
     DIGITS_RETURN_IF_ERROR(GetPositiveInt(spec, where, "in_channels", &in));
     DIGITS_RETURN_IF_ERROR(GetPositiveInt(spec, where, "out_channels", &out));
-    DIGITS_RETURN_IF_ERROR(GetPair(spec, where, "kernel", 1, 0, &layer->kernel_h, &layer->kernel_w));
+    DIGITS_RETURN_IF_ERROR(
+        GetPair(spec, where, "kernel", 1, 0, &layer->kernel_h, &layer->kernel_w));
     if (layer->kernel_h == 0) return Status::Errorf("%s: missing \"kernel\"", where.c_str());
-    DIGITS_RETURN_IF_ERROR(GetPair(spec, where, "stride", 1, 1, &layer->stride_h, &layer->stride_w));
+    DIGITS_RETURN_IF_ERROR(
+        GetPair(spec, where, "stride", 1, 1, &layer->stride_h, &layer->stride_w));
     DIGITS_RETURN_IF_ERROR(GetPair(spec, where, "padding", 0, 0, &layer->pad_h, &layer->pad_w));
     if (in != input.channels) {
       return Status::Errorf("%s (conv2d '%s'): in_channels is %d but its input has %d channels",
@@ -219,10 +221,12 @@ Status ParseLayer(const json& spec, int index, const Shape& input, Layer* layer)
     layer->output.channels = out;
   } else if (t == "maxpool2d") {
     layer->type = LayerType::kMaxPool2d;
-    DIGITS_RETURN_IF_ERROR(GetPair(spec, where, "kernel", 1, 0, &layer->kernel_h, &layer->kernel_w));
+    DIGITS_RETURN_IF_ERROR(
+        GetPair(spec, where, "kernel", 1, 0, &layer->kernel_h, &layer->kernel_w));
     if (layer->kernel_h == 0) return Status::Errorf("%s: missing \"kernel\"", where.c_str());
     // PyTorch's default stride is the kernel size.
-    DIGITS_RETURN_IF_ERROR(GetPair(spec, where, "stride", 1, 0, &layer->stride_h, &layer->stride_w));
+    DIGITS_RETURN_IF_ERROR(
+        GetPair(spec, where, "stride", 1, 0, &layer->stride_h, &layer->stride_w));
     if (layer->stride_h == 0) {
       layer->stride_h = layer->kernel_h;
       layer->stride_w = layer->kernel_w;
@@ -262,8 +266,7 @@ Status ParseLayer(const json& spec, int index, const Shape& input, Layer* layer)
   switch (layer->type) {
     case LayerType::kConv2d:
     case LayerType::kMaxPool2d: {
-      const int64_t oh =
-          (input.height + 2 * layer->pad_h - layer->kernel_h) / layer->stride_h + 1;
+      const int64_t oh = (input.height + 2 * layer->pad_h - layer->kernel_h) / layer->stride_h + 1;
       const int64_t ow = (input.width + 2 * layer->pad_w - layer->kernel_w) / layer->stride_w + 1;
       if (input.height + 2 * layer->pad_h < layer->kernel_h ||
           input.width + 2 * layer->pad_w < layer->kernel_w || oh < 1 || ow < 1) {
@@ -297,7 +300,7 @@ Status ParseLayer(const json& spec, int index, const Shape& input, Layer* layer)
 
 // PyTorch OIHW -> OHWI.
 std::vector<float> ConvWeightToOhwi(const std::vector<float>& oihw, int out, int in, int kh,
-                                   int kw) {
+                                    int kw) {
   std::vector<float> ohwi(oihw.size());
   for (int o = 0; o < out; ++o)
     for (int i = 0; i < in; ++i)
@@ -419,20 +422,28 @@ Status ParseArchitecture(const std::string& text, std::map<std::string, TensorEn
 
 const char* LayerTypeName(LayerType type) {
   switch (type) {
-    case LayerType::kConv2d: return "conv2d";
-    case LayerType::kRelu: return "relu";
-    case LayerType::kMaxPool2d: return "maxpool2d";
-    case LayerType::kGlobalAvgPool: return "global_avg_pool";
-    case LayerType::kFlatten: return "flatten";
-    case LayerType::kDense: return "dense";
-    case LayerType::kSoftmax: return "softmax";
+    case LayerType::kConv2d:
+      return "conv2d";
+    case LayerType::kRelu:
+      return "relu";
+    case LayerType::kMaxPool2d:
+      return "maxpool2d";
+    case LayerType::kGlobalAvgPool:
+      return "global_avg_pool";
+    case LayerType::kFlatten:
+      return "flatten";
+    case LayerType::kDense:
+      return "dense";
+    case LayerType::kSoftmax:
+      return "softmax";
   }
   return "?";
 }
 
 int64_t Network::parameter_count() const {
   int64_t n = 0;
-  for (const Layer& layer : layers) n += static_cast<int64_t>(layer.weight.size() + layer.bias.size());
+  for (const Layer& layer : layers)
+    n += static_cast<int64_t>(layer.weight.size() + layer.bias.size());
   return n;
 }
 

@@ -46,7 +46,7 @@ struct Layer {
 };
 
 struct Network {
-  Shape input;             // e.g. 28 x 28 x 1
+  Shape input;              // e.g. 28 x 28 x 1
   float input_mean = 0.0f;  // the network sees (pixel - mean) / std, pixels in [0, 1]
   float input_std = 1.0f;
   std::vector<std::string> labels;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "segment.h"
+
 namespace digits {
 
 Status Recognizer::Create(const uint8_t* model, size_t size, BackendKind backend,
@@ -10,6 +12,13 @@ Status Recognizer::Create(const uint8_t* model, size_t size, BackendKind backend
   std::unique_ptr<Recognizer> r(new Recognizer());
   r->network_ = std::make_unique<Network>();
   DIGITS_RETURN_IF_ERROR(LoadNetwork(model, size, r->network_.get()));
+  const Shape& in = r->network_->input;
+  if (in.channels != 1 || in.height != in.width) {
+    return Status::Errorf(
+        "the model's input is %dx%dx%d; a recognizer needs a square, one-channel "
+        "image input",
+        in.height, in.width, in.channels);
+  }
   DIGITS_RETURN_IF_ERROR(CreateBackend(*r->network_, backend, &r->backend_));
   *out = std::move(r);
   return Status::Ok();
@@ -20,6 +29,25 @@ Status Recognizer::CreateFromFile(const std::string& path, BackendKind backend,
   std::vector<uint8_t> bytes;
   DIGITS_RETURN_IF_ERROR(ReadFile(path, kMaxModelBytes, &bytes));
   return Create(bytes.data(), bytes.size(), backend, out).Context(path + ": ");
+}
+
+InputGeometry Recognizer::geometry() const {
+  InputGeometry g;
+  // MNIST's proportions (a 20-pixel box in a 28-pixel field) at the model's input size.
+  g.size = network_->input.height;
+  g.box = 20.0f * g.size / 28.0f;
+  g.pen_width *= g.size / 28.0f;
+  return g;
+}
+
+Prediction Recognizer::MakePrediction(const std::vector<float>& logits) const {
+  Prediction p;
+  p.logits = logits;
+  p.probabilities = Softmax(logits);
+  p.digit = static_cast<int>(std::max_element(p.probabilities.begin(), p.probabilities.end()) -
+                             p.probabilities.begin());
+  p.unsure = p.probabilities[p.digit] < network_->unsure_threshold;
+  return p;
 }
 
 Status Recognizer::Classify(const float* pixels, size_t count, Prediction* out) {
@@ -34,13 +62,85 @@ Status Recognizer::Classify(const float* pixels, size_t count, Prediction* out) 
     }
   }
   DIGITS_RETURN_IF_ERROR(backend_->Forward(pixels, /*keep_gradcam_activations=*/false, &forward_));
-  Prediction p;
-  p.logits = forward_.logits;
-  p.probabilities = Softmax(p.logits);
-  p.digit = static_cast<int>(std::max_element(p.probabilities.begin(), p.probabilities.end()) -
-                             p.probabilities.begin());
-  p.unsure = p.probabilities[p.digit] < network_->unsure_threshold;
-  *out = std::move(p);
+  *out = MakePrediction(forward_.logits);
+  return Status::Ok();
+}
+
+Status Recognizer::CheckOptions(const RecognizeOptions& options) const {
+  if (options.gradcam_class < -1 || options.gradcam_class >= network_->num_classes()) {
+    return Status::Errorf("Grad-CAM class %d is out of range (0..%d, or -1 for the prediction)",
+                          options.gradcam_class, network_->num_classes() - 1);
+  }
+  return Status::Ok();
+}
+
+Status Recognizer::Finish(const RecognizeOptions& options, DigitResult* digit) {
+  DIGITS_RETURN_IF_ERROR(backend_->Forward(digit->input.data(), options.gradcam, &forward_));
+  digit->prediction = MakePrediction(forward_.logits);
+  if (options.gradcam) {
+    const int target = options.gradcam_class >= 0 ? options.gradcam_class : digit->prediction.digit;
+    DIGITS_RETURN_IF_ERROR(
+        ComputeGradCam(*network_, forward_.gradcam_activations, target, &digit->gradcam));
+  }
+  return Status::Ok();
+}
+
+Status Recognizer::RecognizeStrokes(const std::vector<Stroke>& strokes,
+                                    const RecognizeOptions& options, Recognition* out) {
+  DIGITS_RETURN_IF_ERROR(CheckOptions(options));
+  DIGITS_RETURN_IF_ERROR(ValidateStrokes(strokes));
+  std::vector<std::vector<int>> groups;
+  if (options.mode == Mode::kNumber) {
+    groups = SplitIntoDigits(strokes);
+  } else {
+    groups.emplace_back();
+    for (size_t s = 0; s < strokes.size(); ++s) {
+      if (!strokes[s].empty()) groups[0].push_back(static_cast<int>(s));
+    }
+  }
+  const InputGeometry geometry = this->geometry();
+  Recognition result;
+  std::vector<Stroke> group_strokes;
+  for (const std::vector<int>& group : groups) {
+    group_strokes.clear();
+    for (int s : group) group_strokes.push_back(strokes[s]);
+    Preprocessed pre;
+    DIGITS_RETURN_IF_ERROR(PreprocessStrokes(group_strokes, geometry, &pre));
+    if (pre.empty) continue;  // e.g. a lone dot
+    DigitResult digit;
+    digit.box = pre.box;
+    digit.map = pre.map;
+    digit.input = std::move(pre.pixels);
+    digit.strokes = group;
+    DIGITS_RETURN_IF_ERROR(Finish(options, &digit));
+    result.text += network_->labels[digit.prediction.digit];
+    result.digits.push_back(std::move(digit));
+  }
+  result.empty = result.digits.empty();
+  *out = std::move(result);
+  return Status::Ok();
+}
+
+Status Recognizer::RecognizeImage(const ImageView& image, const RecognizeOptions& options,
+                                  Recognition* out) {
+  DIGITS_RETURN_IF_ERROR(CheckOptions(options));
+  if (options.mode == Mode::kNumber) {
+    return Status::Error("number mode needs strokes; an image is read as one digit");
+  }
+  Preprocessed pre;
+  DIGITS_RETURN_IF_ERROR(PreprocessImage(image, geometry(), &pre));
+  Recognition result;
+  if (!pre.empty) {
+    DigitResult digit;
+    digit.box = pre.box;
+    digit.map = pre.map;
+    digit.input = std::move(pre.pixels);
+    DIGITS_RETURN_IF_ERROR(Finish(options, &digit));
+    result.text = network_->labels[digit.prediction.digit];
+    result.digits.push_back(std::move(digit));
+  }
+  result.empty = result.digits.empty();
+  *out = std::move(result);
   return Status::Ok();
 }
 

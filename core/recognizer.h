@@ -1,5 +1,7 @@
 // Recognizer: the facade that the CLI, the web bindings, the server and the tests use. It owns the
-// loaded network and one backend, and turns inputs into predictions.
+// loaded network and one backend and takes a drawing (strokes) or an image to an answer:
+// preprocess -> forward -> prediction (-> Grad-CAM), per digit; in number mode the strokes are
+// first split into digits (segment.h).
 #pragma once
 
 #include <cstdint>
@@ -8,16 +10,44 @@
 #include <vector>
 
 #include "backend.h"
+#include "gradcam.h"
 #include "network.h"
+#include "preprocess.h"
 #include "status.h"
 
 namespace digits {
 
 struct Prediction {
-  int digit = -1;                   // index of the top class
+  int digit = -1;                    // index of the top class
   std::vector<float> probabilities;  // softmax of the logits
   std::vector<float> logits;
   bool unsure = false;  // top probability below the model's unsure_threshold
+};
+
+enum class Mode {
+  kDigit,   // everything drawn is one digit
+  kNumber,  // strokes are split into digits, read left to right
+};
+
+struct RecognizeOptions {
+  Mode mode = Mode::kDigit;
+  bool gradcam = false;
+  int gradcam_class = -1;  // -1: each digit's predicted class
+};
+
+struct DigitResult {
+  Prediction prediction;
+  Box box;                   // the digit's ink in canvas (or image) coordinates
+  InputMap map;              // canvas (or image) -> model input grid
+  std::vector<float> input;  // what the model saw: size x size pixels in [0, 1]
+  GradCam gradcam;           // empty unless asked for
+  std::vector<int> strokes;  // indices of this digit's strokes (strokes input only)
+};
+
+struct Recognition {
+  bool empty = true;  // nothing drawn / no ink: `digits` is empty
+  std::string text;   // the digits' labels, left to right
+  std::vector<DigitResult> digits;
 };
 
 class Recognizer {
@@ -30,13 +60,26 @@ class Recognizer {
 
   const Network& network() const { return *network_; }
   BackendKind backend() const { return backend_->kind(); }
+  // The model's input geometry for preprocessing (28x28 with a 20x20 box for MNIST models).
+  InputGeometry geometry() const;
 
   // Classifies an input that is already MNIST-like: network().input.size() pixels in [0, 1],
   // row-major, 0 = background. Fails on a wrong size or a non-finite pixel.
   Status Classify(const float* pixels, size_t count, Prediction* out);
 
+  // A drawing: validated (limits, finite coordinates), preprocessed, classified.
+  Status RecognizeStrokes(const std::vector<Stroke>& strokes, const RecognizeOptions& options,
+                          Recognition* out);
+  // An image (one digit).
+  Status RecognizeImage(const ImageView& image, const RecognizeOptions& options, Recognition* out);
+
  private:
   Recognizer() = default;
+  Status CheckOptions(const RecognizeOptions& options) const;
+  Prediction MakePrediction(const std::vector<float>& logits) const;
+  // Classifies `digit.input` and fills the rest of `digit` (Grad-CAM if asked).
+  Status Finish(const RecognizeOptions& options, DigitResult* digit);
+
   std::unique_ptr<Network> network_;  // heap-allocated: the backend keeps a reference
   std::unique_ptr<Backend> backend_;
   ForwardOutput forward_;  // reused between calls

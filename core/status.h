@@ -30,8 +30,8 @@ class Status {
 }  // namespace digits
 
 // Returns early from the calling function when `expr` yields an error Status.
-#define DIGITS_RETURN_IF_ERROR(expr)      \
-  do {                                    \
-    ::digits::Status status_ = (expr);    \
-    if (!status_.ok()) return status_;    \
+#define DIGITS_RETURN_IF_ERROR(expr)   \
+  do {                                 \
+    ::digits::Status status_ = (expr); \
+    if (!status_.ok()) return status_; \
   } while (0)

@@ -62,12 +62,9 @@ int RunEval(const EvalArgs& args) {
   const double accuracy = count ? 1.0 - static_cast<double>(errors.size()) / count : 0.0;
   const double ms_per_image = count ? 1000.0 * seconds / count : 0.0;
   if (args.json) {
-    nlohmann::json out = {{"accuracy", accuracy},
-                          {"count", count},
-                          {"errors", errors.size()},
-                          {"backend", BackendName(kind)},
-                          {"ms_per_image", ms_per_image},
-                          {"error_indices", errors}};
+    nlohmann::json out = {{"accuracy", accuracy},         {"count", count},
+                          {"errors", errors.size()},      {"backend", BackendName(kind)},
+                          {"ms_per_image", ms_per_image}, {"error_indices", errors}};
     std::printf("%s\n", out.dump().c_str());
   } else {
     std::printf("backend:      %s\n", BackendName(kind));

@@ -1,0 +1,61 @@
+// The WebAssembly build (non-ES6 variant, under Node) reproduces PyTorch's golden logits, i.e. the
+// same numbers as the native backends, and reports bad input as an error instead of aborting.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+
+const wasmJs = process.env.DIGITS_WASM_NODE;
+const dataDir = process.env.DIGITS_TEST_DATA;
+assert.ok(wasmJs && dataDir, 'DIGITS_WASM_NODE and DIGITS_TEST_DATA must be set (run through ctest)');
+
+async function loadModule() {
+  const createDigitsModule = createRequire(import.meta.url)(wasmJs);
+  // Emscripten 3.1.6 fetches the .wasm with Node's global fetch, which cannot read file paths:
+  // hand it the bytes instead.
+  const wasmBinary = readFileSync(wasmJs.replace(/\.js$/, '.wasm'));
+  return createDigitsModule({ wasmBinary });
+}
+
+for (const name of ['tiny', 'tiny_gap', 'tiny_gap_f16']) {
+  test(`wasm logits match PyTorch golden (${name})`, async () => {
+    const Module = await loadModule();
+    const golden = JSON.parse(readFileSync(path.join(dataDir, `${name}.golden.json`), 'utf8'));
+    const model = readFileSync(path.join(dataDir, golden.model));
+    const recognizer = new Module.Recognizer(new Uint8Array(model));
+    assert.equal(recognizer.error(), '');
+    assert.ok(golden.cases.length >= 3);
+    for (const c of golden.cases) {
+      const out = recognizer.classify(new Float32Array(c.input));
+      assert.equal(out.error, undefined, out.error);
+      assert.equal(out.logits.length, c.logits.length);
+      for (let i = 0; i < c.logits.length; i++) {
+        assert.ok(Math.abs(out.logits[i] - c.logits[i]) <= 1e-4,
+          `${c.name} logit ${i}: wasm ${out.logits[i]} vs PyTorch ${c.logits[i]}`);
+      }
+      const sum = out.probabilities.reduce((a, b) => a + b, 0);
+      assert.ok(Math.abs(sum - 1) < 1e-5);
+    }
+    recognizer.delete();
+  });
+}
+
+test('wasm reports a corrupt model and a wrong-sized input as errors', async () => {
+  const Module = await loadModule();
+  const bad = new Module.Recognizer(new Uint8Array([1, 2, 3]));
+  assert.match(bad.error(), /truncated/);
+  assert.match(bad.classify(new Float32Array(784)).error, /truncated/);
+  bad.delete();
+
+  const model = readFileSync(path.join(dataDir, 'tiny.safetensors'));
+  const good = new Module.Recognizer(new Uint8Array(model));
+  assert.equal(good.error(), '');
+  assert.match(good.classify(new Float32Array(10)).error, /input has 10 values, the model needs 28x28x1/);
+  const nan = new Float32Array(784);
+  nan[5] = NaN;
+  assert.match(good.classify(nan).error, /pixel 5 is not a finite number/);
+  // Still works after the errors.
+  assert.equal(good.classify(new Float32Array(784)).logits.length, 10);
+  good.delete();
+});
