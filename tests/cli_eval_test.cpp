@@ -58,15 +58,17 @@ TEST(CliEval, BothBackendsAgreeOnMnistTestSet) {
 TEST(CliEval, ReportsBadInputs) {
   int status = 0;
   const std::string cli = DIGITS_CLI;
-  RunCommand(cli + " eval --model /nonexistent.safetensors --images x --labels y 2>/dev/null", &status);
+  RunCommand(cli + " eval --model /nonexistent.safetensors --images x --labels y 2>/dev/null",
+             &status);
   EXPECT_NE(status, 0);
   RunCommand(cli + " eval --model " DIGITS_TEST_DATA "/tiny.safetensors --images " DIGITS_TEST_DATA
-            "/tiny.safetensors --labels y 2>/dev/null",
-      &status);
+                   "/tiny.safetensors --labels y 2>/dev/null",
+             &status);
   EXPECT_NE(status, 0);
-  RunCommand(cli + " eval --model " DIGITS_TEST_DATA "/tiny.safetensors --images x --labels y "
-            "--backend gpu 2>/dev/null",
-      &status);
+  RunCommand(cli + " eval --model " DIGITS_TEST_DATA
+                   "/tiny.safetensors --images x --labels y "
+                   "--backend gpu 2>/dev/null",
+             &status);
   EXPECT_NE(status, 0);
 }
 

@@ -61,8 +61,7 @@ TEST_P(Golden, BackendsMatchPyTorchLogits) {
       EXPECT_NEAR(logits_by_backend[0][c][i], logits_by_backend[1][c][i], 1e-4);
 }
 
-INSTANTIATE_TEST_SUITE_P(TestModels, Golden,
-                         ::testing::Values("tiny", "tiny_gap", "tiny_gap_f16"));
+INSTANTIATE_TEST_SUITE_P(TestModels, Golden, ::testing::Values("tiny", "tiny_gap", "tiny_gap_f16"));
 
 }  // namespace
 }  // namespace digits

@@ -118,7 +118,10 @@ void CheckLayer(const json& layer_spec, const std::vector<test::TensorSpec>& lay
                 const std::string& what) {
   const int n = static_cast<int>(expected.v.size());
   json arch = {{"input",
-                {{"channels", input.c}, {"height", input.h}, {"width", input.w}, {"mean", 0.0},
+                {{"channels", input.c},
+                 {"height", input.h},
+                 {"width", input.w},
+                 {"mean", 0.0},
                  {"std", 1.0}}},
                {"labels", {"a", "b", "c"}},
                {"layers",
@@ -168,7 +171,7 @@ TEST(Layers, Conv2dMatchesReferenceOnRandomShapes) {
     const Tensor in = RandomTensor(cin, h, w, &rng);
     const std::vector<float> weight = test::RandomValues(cout * cin * kh * kw, &rng, 0.5f);
     const std::vector<float> bias = test::RandomValues(cout, &rng);
-    const json spec = {{"type", "conv2d"},  {"name", "conv"},        {"in_channels", cin},
+    const json spec = {{"type", "conv2d"},     {"name", "conv"},     {"in_channels", cin},
                        {"out_channels", cout}, {"kernel", {kh, kw}}, {"stride", {sh, sw}},
                        {"padding", {ph, pw}}};
     const std::string what = "conv " + std::to_string(cin) + "x" + std::to_string(h) + "x" +
@@ -176,9 +179,8 @@ TEST(Layers, Conv2dMatchesReferenceOnRandomShapes) {
                              std::to_string(kh) + "x" + std::to_string(kw) + " s" +
                              std::to_string(sh) + "x" + std::to_string(sw) + " p" +
                              std::to_string(ph) + "x" + std::to_string(pw);
-    CheckLayer(spec,
-               {{"conv.weight", {cout, cin, kh, kw}, weight}, {"conv.bias", {cout}, bias}}, in,
-               RefConv(in, weight, bias, cout, kh, kw, sh, sw, ph, pw), &rng, what);
+    CheckLayer(spec, {{"conv.weight", {cout, cin, kh, kw}, weight}, {"conv.bias", {cout}, bias}},
+               in, RefConv(in, weight, bias, cout, kh, kw, sh, sw, ph, pw), &rng, what);
     if (HasFatalFailure()) return;
   }
 }
@@ -194,8 +196,8 @@ TEST(Layers, MaxPoolMatchesReferenceOnRandomShapes) {
     const int pw = trial % 2 ? Uniform(&rng, 0, kw / 2) : 0;
     const int h = Uniform(&rng, kh, 15), w = Uniform(&rng, kw, 15);
     const Tensor in = RandomTensor(c, h, w, &rng);  // negative values too: padding is -inf
-    const json spec = {{"type", "maxpool2d"}, {"kernel", {kh, kw}}, {"stride", {sh, sw}},
-                       {"padding", {ph, pw}}};
+    const json spec = {
+        {"type", "maxpool2d"}, {"kernel", {kh, kw}}, {"stride", {sh, sw}}, {"padding", {ph, pw}}};
     CheckLayer(spec, {}, in, RefMaxPool(in, kh, kw, sh, sw, ph, pw), &rng,
                "maxpool trial " + std::to_string(trial));
     if (HasFatalFailure()) return;
