@@ -1,72 +1,13 @@
 #include "gradcam.h"
 
+#include "kernels.h"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
 namespace digits {
 namespace {
-
-// The head's forward pass with plain loops (it is a few thousand multiply-adds), keeping what the
-// backward pass needs.
-void Forward(const Layer& layer, const std::vector<float>& x, std::vector<float>* y) {
-  const Shape in = layer.input, out = layer.output;
-  y->assign(out.size(), 0.0f);
-  switch (layer.type) {
-    case LayerType::kConv2d:
-      for (int oy = 0; oy < out.height; ++oy)
-        for (int ox = 0; ox < out.width; ++ox)
-          for (int o = 0; o < out.channels; ++o) {
-            float sum = layer.bias[o];
-            for (int ky = 0; ky < layer.kernel_h; ++ky)
-              for (int kx = 0; kx < layer.kernel_w; ++kx) {
-                const int iy = oy * layer.stride_h - layer.pad_h + ky;
-                const int ix = ox * layer.stride_w - layer.pad_w + kx;
-                if (iy < 0 || iy >= in.height || ix < 0 || ix >= in.width) continue;
-                const float* w =
-                    &layer.weight[((o * layer.kernel_h + ky) * layer.kernel_w + kx) * in.channels];
-                const float* v = &x[(iy * in.width + ix) * in.channels];
-                for (int c = 0; c < in.channels; ++c) sum += w[c] * v[c];
-              }
-            (*y)[(oy * out.width + ox) * out.channels + o] = sum;
-          }
-      break;
-    case LayerType::kRelu:
-      for (size_t i = 0; i < x.size(); ++i) (*y)[i] = std::max(x[i], 0.0f);
-      break;
-    case LayerType::kMaxPool2d:
-      for (int oy = 0; oy < out.height; ++oy)
-        for (int ox = 0; ox < out.width; ++ox)
-          for (int c = 0; c < out.channels; ++c) {
-            float m = -std::numeric_limits<float>::infinity();
-            for (int ky = 0; ky < layer.kernel_h; ++ky)
-              for (int kx = 0; kx < layer.kernel_w; ++kx) {
-                const int iy = oy * layer.stride_h - layer.pad_h + ky;
-                const int ix = ox * layer.stride_w - layer.pad_w + kx;
-                if (iy < 0 || iy >= in.height || ix < 0 || ix >= in.width) continue;
-                m = std::max(m, x[(iy * in.width + ix) * in.channels + c]);
-              }
-            (*y)[(oy * out.width + ox) * out.channels + c] = m;
-          }
-      break;
-    case LayerType::kGlobalAvgPool:
-      for (int p = 0; p < in.height * in.width; ++p)
-        for (int c = 0; c < in.channels; ++c) (*y)[c] += x[p * in.channels + c];
-      for (float& v : *y) v /= static_cast<float>(in.height * in.width);
-      break;
-    case LayerType::kFlatten:  // HWC is already flat
-    case LayerType::kSoftmax:
-      *y = x;
-      break;
-    case LayerType::kDense:
-      for (int o = 0; o < out.size(); ++o) {
-        float sum = layer.bias[o];
-        for (int i = 0; i < in.size(); ++i) sum += layer.weight[o * in.size() + i] * x[i];
-        (*y)[o] = sum;
-      }
-      break;
-  }
-}
 
 // d score / d input of `layer`, from d score / d output `gy`: dense multiplies by the transposed
 // weights, relu masks, average pooling spreads 1/HW, max pooling routes to the (first) maximum as
@@ -154,7 +95,7 @@ Status ComputeGradCam(const Network& network, const std::vector<float>& activati
   std::vector<std::vector<float>> inputs(last - first + 2);
   inputs[0] = activations;
   for (int l = first; l <= last; ++l)
-    Forward(network.layers[l], inputs[l - first], &inputs[l - first + 1]);
+    kernels::ReferenceLayer(network.layers[l], inputs[l - first], &inputs[l - first + 1]);
   // Backward from the one-hot class score.
   std::vector<float> grad(network.layers[last].output.size(), 0.0f), next;
   grad[target_class] = 1.0f;

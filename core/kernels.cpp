@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <vector>
 
 namespace digits {
 namespace kernels {
@@ -181,6 +182,65 @@ void Dense(int in, int out, const float* weight, const float* bias, const float*
 
 void Relu(int n, const float* input, float* output) {
   for (int i = 0; i < n; ++i) output[i] = input[i] > 0.0f ? input[i] : 0.0f;
+}
+
+void ReferenceLayer(const Layer& layer, const std::vector<float>& x, std::vector<float>* y) {
+  const Shape in = layer.input, out = layer.output;
+  y->assign(out.size(), 0.0f);
+  switch (layer.type) {
+    case LayerType::kConv2d:
+      for (int oy = 0; oy < out.height; ++oy)
+        for (int ox = 0; ox < out.width; ++ox)
+          for (int o = 0; o < out.channels; ++o) {
+            float sum = layer.bias[o];
+            for (int ky = 0; ky < layer.kernel_h; ++ky)
+              for (int kx = 0; kx < layer.kernel_w; ++kx) {
+                const int iy = oy * layer.stride_h - layer.pad_h + ky;
+                const int ix = ox * layer.stride_w - layer.pad_w + kx;
+                if (iy < 0 || iy >= in.height || ix < 0 || ix >= in.width) continue;
+                const float* w =
+                    &layer.weight[((o * layer.kernel_h + ky) * layer.kernel_w + kx) * in.channels];
+                const float* v = &x[(iy * in.width + ix) * in.channels];
+                for (int c = 0; c < in.channels; ++c) sum += w[c] * v[c];
+              }
+            (*y)[(oy * out.width + ox) * out.channels + o] = sum;
+          }
+      break;
+    case LayerType::kRelu:
+      for (size_t i = 0; i < x.size(); ++i) (*y)[i] = std::max(x[i], 0.0f);
+      break;
+    case LayerType::kMaxPool2d:
+      for (int oy = 0; oy < out.height; ++oy)
+        for (int ox = 0; ox < out.width; ++ox)
+          for (int c = 0; c < out.channels; ++c) {
+            float m = -std::numeric_limits<float>::infinity();
+            for (int ky = 0; ky < layer.kernel_h; ++ky)
+              for (int kx = 0; kx < layer.kernel_w; ++kx) {
+                const int iy = oy * layer.stride_h - layer.pad_h + ky;
+                const int ix = ox * layer.stride_w - layer.pad_w + kx;
+                if (iy < 0 || iy >= in.height || ix < 0 || ix >= in.width) continue;
+                m = std::max(m, x[(iy * in.width + ix) * in.channels + c]);
+              }
+            (*y)[(oy * out.width + ox) * out.channels + c] = m;
+          }
+      break;
+    case LayerType::kGlobalAvgPool:
+      for (int p = 0; p < in.height * in.width; ++p)
+        for (int c = 0; c < in.channels; ++c) (*y)[c] += x[p * in.channels + c];
+      for (float& v : *y) v /= static_cast<float>(in.height * in.width);
+      break;
+    case LayerType::kFlatten:  // HWC is already flat
+    case LayerType::kSoftmax:
+      *y = x;
+      break;
+    case LayerType::kDense:
+      for (int o = 0; o < out.size(); ++o) {
+        float sum = layer.bias[o];
+        for (int i = 0; i < in.size(); ++i) sum += layer.weight[o * in.size() + i] * x[i];
+        (*y)[o] = sum;
+      }
+      break;
+  }
 }
 
 }  // namespace kernels

@@ -30,5 +30,9 @@ void GlobalAvgPool(const Shape& input_shape, const float* input, float* output);
 void Dense(int in, int out, const float* weight, const float* bias, const float* x, float* y);
 void Relu(int n, const float* input, float* output);
 
+// One layer with plain loops and no packing: the reference the kernels above are measured
+// against (bench/), and the forward pass Grad-CAM uses for the network's small head.
+void ReferenceLayer(const Layer& layer, const std::vector<float>& x, std::vector<float>* y);
+
 }  // namespace kernels
 }  // namespace digits

@@ -53,7 +53,7 @@ struct InputGeometry {
   int size = 28;
   float box = 20.0f;
   // Pen width in grid pixels, chosen so drawn digits carry MNIST's ink (see tests/preprocess_test).
-  float pen_width = 2.2f;
+  float pen_width = 2.5f;
 };
 
 // Checks counts, limits and that every coordinate is finite and within kMaxCoordinate.

@@ -5,36 +5,21 @@
 #include <cstdio>
 #include <string>
 
-#include <nlohmann/json.hpp>
+#include "test_util.h"
 
+namespace digits {
 namespace {
 
 using nlohmann::json;
-
-// Runs a command, returns its stdout and exit status.
-std::string RunCommand(const std::string& command, int* status) {
-  std::string out;
-  FILE* p = popen(command.c_str(), "r");
-  if (!p) {
-    *status = -1;
-    return out;
-  }
-  char buffer[4096];
-  size_t n;
-  while ((n = fread(buffer, 1, sizeof(buffer), p)) > 0) out.append(buffer, n);
-  *status = pclose(p);
-  return out;
-}
 
 json Eval(const std::string& model, const std::string& backend) {
   const std::string mnist = DIGITS_MNIST_DIR;
   const std::string command = std::string(DIGITS_CLI) + " eval --model " + model + " --images " +
                               mnist + "/t10k-images-idx3-ubyte.gz --labels " + mnist +
                               "/t10k-labels-idx1-ubyte.gz --backend " + backend + " --json";
-  int status = 0;
-  const std::string out = RunCommand(command, &status);
-  EXPECT_EQ(status, 0) << command;
-  return json::parse(out, nullptr, false);
+  const test::CommandOutput o = test::RunCommand(command);
+  EXPECT_EQ(o.status, 0) << command;
+  return json::parse(o.out, nullptr, false);
 }
 
 TEST(CliEval, BothBackendsAgreeOnMnistTestSet) {
@@ -56,20 +41,26 @@ TEST(CliEval, BothBackendsAgreeOnMnistTestSet) {
 }
 
 TEST(CliEval, ReportsBadInputs) {
-  int status = 0;
-  const std::string cli = DIGITS_CLI;
-  RunCommand(cli + " eval --model /nonexistent.safetensors --images x --labels y 2>/dev/null",
-             &status);
-  EXPECT_NE(status, 0);
-  RunCommand(cli + " eval --model " DIGITS_TEST_DATA "/tiny.safetensors --images " DIGITS_TEST_DATA
-                   "/tiny.safetensors --labels y 2>/dev/null",
-             &status);
-  EXPECT_NE(status, 0);
-  RunCommand(cli + " eval --model " DIGITS_TEST_DATA
-                   "/tiny.safetensors --images x --labels y "
-                   "--backend gpu 2>/dev/null",
-             &status);
-  EXPECT_NE(status, 0);
+  const std::string cli = std::string(DIGITS_CLI) + " eval ";
+  const std::string tiny = DIGITS_TEST_DATA "/tiny.safetensors";
+  const std::string mnist = DIGITS_MNIST_DIR;
+  const struct {
+    std::string args, message;
+  } cases[] = {
+      {"--model /nonexistent.safetensors --images x --labels y",
+       "cannot open '/nonexistent.safetensors'"},
+      {"--model " + tiny + " --images " + tiny + " --labels y", "is not an idx image file"},
+      {"--model " + tiny + " --images " + mnist + "/t10k-images-idx3-ubyte.gz --labels " + mnist +
+           "/train-labels-idx1-ubyte.gz",
+       "10000 images but 60000 labels"},
+      {"--model " + tiny + " --images x --labels y --backend gpu", "unknown backend 'gpu'"},
+  };
+  for (const auto& c : cases) {
+    const test::CommandOutput o = test::RunCommand(cli + c.args + " 2>&1");
+    EXPECT_NE(o.status, 0) << c.args;
+    EXPECT_NE(o.out.find(c.message), std::string::npos) << o.out;
+  }
 }
 
 }  // namespace
+}  // namespace digits

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "backend.h"
+#include "gradcam.h"
 #include "test_util.h"
 
 namespace digits {
@@ -59,6 +60,48 @@ TEST_P(Golden, BackendsMatchPyTorchLogits) {
   for (size_t c = 0; c < logits_by_backend[0].size(); ++c)
     for (size_t i = 0; i < logits_by_backend[0][c].size(); ++i)
       EXPECT_NEAR(logits_by_backend[0][c][i], logits_by_backend[1][c][i], 1e-4);
+}
+
+// Grad-CAM from each backend's activations equals PyTorch autograd Grad-CAM to 1e-4.
+TEST_P(Golden, GradCamMatchesPyTorch) {
+  const std::string dir = DIGITS_TEST_DATA "/";
+  const json golden = ReadJson(dir + GetParam() + ".golden.json");
+  ASSERT_TRUE(golden.is_object()) << "golden file is not JSON";
+  Network net;
+  const std::string model = golden["model"].get<std::string>();
+  const std::string model_path = (model.find('/') == std::string::npos ? dir : "") + model;
+  ASSERT_TRUE(LoadNetworkFile(model_path, &net).ok());
+  int checked = 0;
+  for (BackendKind kind : {BackendKind::kBuiltin, BackendKind::kXnnpack}) {
+    if (!BackendAvailable(kind)) continue;
+    std::unique_ptr<Backend> backend;
+    ASSERT_TRUE(CreateBackend(net, kind, &backend).ok());
+    for (const json& c : golden["cases"]) {
+      std::vector<json> cams;
+      if (c.contains("gradcam")) cams.push_back(c["gradcam"]);
+      if (c.contains("gradcams"))
+        cams.insert(cams.end(), c["gradcams"].begin(), c["gradcams"].end());
+      const std::vector<float> input = c["input"].get<std::vector<float>>();
+      ForwardOutput out;
+      ASSERT_TRUE(backend->Forward(input.data(), true, &out).ok());
+      for (const json& expected : cams) {
+        GradCam cam;
+        const Status s =
+            ComputeGradCam(net, out.gradcam_activations, expected["class"].get<int>(), &cam);
+        ASSERT_TRUE(s.ok()) << s.message();
+        ASSERT_EQ(cam.height, expected["height"].get<int>());
+        ASSERT_EQ(cam.width, expected["width"].get<int>());
+        const std::vector<float> map = expected["map"].get<std::vector<float>>();
+        ASSERT_EQ(cam.map.size(), map.size());
+        for (size_t i = 0; i < map.size(); ++i) {
+          EXPECT_NEAR(cam.map[i], map[i], 1e-4) << BackendName(kind) << " case " << c["name"]
+                                                << " class " << expected["class"] << " cell " << i;
+        }
+        ++checked;
+      }
+    }
+  }
+  EXPECT_GE(checked, 6) << "the golden file should hold Grad-CAM maps";
 }
 
 INSTANTIATE_TEST_SUITE_P(TestModels, Golden, ::testing::Values("tiny", "tiny_gap", "tiny_gap_f16"));

@@ -58,3 +58,70 @@ inline std::vector<float> RandomPixels(size_t n, std::mt19937* rng) {
 }
 
 }  // namespace digits::test
+
+#include <cstdio>
+#include <fstream>
+
+#include "preprocess.h"
+
+namespace digits::test {
+
+struct FixtureDigit {
+  int index = 0, label = 0;
+  float scale = 1.0f, dx = 0.0f, dy = 0.0f;  // canvas = scale * mnist + (dx, dy)
+  std::vector<Stroke> strokes;
+};
+
+inline std::vector<Stroke> StrokesFromJson(const nlohmann::json& j) {
+  std::vector<Stroke> strokes;
+  for (const auto& s : j) {
+    Stroke stroke;
+    for (const auto& p : s) stroke.push_back({p[0].get<float>(), p[1].get<float>()});
+    strokes.push_back(std::move(stroke));
+  }
+  return strokes;
+}
+
+// The stroke fixture traced from MNIST test digits (tests/data/strokes).
+inline std::vector<FixtureDigit> LoadStrokeFixture() {
+  std::ifstream f(DIGITS_TEST_DATA "/strokes/mnist_test_strokes.json");
+  const nlohmann::json j = nlohmann::json::parse(f, nullptr, false);
+  std::vector<FixtureDigit> digits;
+  if (!j.is_object()) return digits;
+  for (const auto& d : j["digits"]) {
+    FixtureDigit digit;
+    digit.index = d["index"].get<int>();
+    digit.label = d["label"].get<int>();
+    digit.scale = d["transform"][0].get<float>();
+    digit.dx = d["transform"][1].get<float>();
+    digit.dy = d["transform"][2].get<float>();
+    digit.strokes = StrokesFromJson(d["strokes"]);
+    digits.push_back(std::move(digit));
+  }
+  return digits;
+}
+
+struct CommandOutput {
+  int status = 0;
+  std::string out;
+};
+
+// Runs a shell command, returns its exit status and standard output.
+inline CommandOutput RunCommand(const std::string& command) {
+  CommandOutput o;
+  FILE* p = popen(command.c_str(), "r");
+  if (!p) return {-1, ""};
+  char buffer[4096];
+  size_t n;
+  while ((n = fread(buffer, 1, sizeof(buffer), p)) > 0) o.out.append(buffer, n);
+  o.status = pclose(p);
+  return o;
+}
+
+inline float Sum(const std::vector<float>& v) {
+  double s = 0.0;
+  for (float x : v) s += x;
+  return static_cast<float>(s);
+}
+
+}  // namespace digits::test

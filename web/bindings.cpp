@@ -1,7 +1,19 @@
-// Embind bindings: the core's Recognizer as a JS class. Inputs arrive as whole typed arrays and
-// results leave as plain JS objects with typed-array copies: no per-pixel or per-point calls
-// across the boundary. Nothing throws across it either: a failure comes back as {error: "..."}
-// (or from error() after construction) and web/digits.js turns it into a JS exception.
+// Embind bindings: the core's Recognizer as a JS class. Inputs arrive as whole typed arrays (all
+// points of a drawing in one Float32Array) and results leave as plain JS objects holding
+// typed-array copies: no per-point calls across the boundary. Nothing throws across it either: a
+// failure comes back as {error: "..."} (or from error() after construction) and web/digits.js
+// turns it into a JS exception.
+//
+//   new Recognizer(modelBytes: Uint8Array)
+//   .error(): string                       "" when the model loaded
+//   .info(): {parameters, macs, inputSize, classes, labels, unsureThreshold, backend}
+//   .recognize(points: Float32Array [x0, y0, x1, y1, ...], strokeLengths: Uint32Array,
+//              options: {mode: "digit" | "number", gradcam: bool, gradcamClass: int})
+//   .recognizeImage(pixels: Uint8Array, width, height, channels, options)
+//   .classify(pixels: Float32Array)        an already MNIST-like input
+// recognize/recognizeImage return {empty, text, digits: [{digit, label, probabilities,
+// unsure, box: [x0, y0, x1, y1], map: {scale, offsetX, offsetY}, input: Float32Array,
+// strokes: Int32Array, gradcam: null | {class, width, height, map, heatmap}}]}.
 #include <emscripten/bind.h>
 #include <emscripten/val.h>
 
@@ -16,10 +28,12 @@ namespace {
 
 using emscripten::val;
 
-val Float32Copy(const std::vector<float>& v) {
-  return val::global("Float32Array")
+template <typename T>
+val TypedCopy(const char* type, const std::vector<T>& v) {
+  // A view into wasm memory, copied by slice() before any allocation can move it.
+  return val::global(type)
       .new_(emscripten::typed_memory_view(v.size(), v.data()))
-      .call<val>("slice");
+      .template call<val>("slice");
 }
 
 val ErrorObject(const Status& s) {
@@ -28,15 +42,44 @@ val ErrorObject(const Status& s) {
   return out;
 }
 
+// Reads {mode, gradcam, gradcamClass} from a JS object; missing fields keep their defaults.
+Status ParseOptions(const val& options, RecognizeOptions* out) {
+  RecognizeOptions o;
+  if (options.isUndefined() || options.isNull()) {
+    *out = o;
+    return Status::Ok();
+  }
+  const val mode = options["mode"];
+  if (!mode.isUndefined()) {
+    const std::string m = mode.isString() ? mode.as<std::string>() : "";
+    if (m == "digit") {
+      o.mode = Mode::kDigit;
+    } else if (m == "number") {
+      o.mode = Mode::kNumber;
+    } else {
+      return Status::Error("options.mode must be \"digit\" or \"number\"");
+    }
+  }
+  const val gradcam = options["gradcam"];
+  if (!gradcam.isUndefined()) o.gradcam = gradcam.as<bool>();
+  const val cls = options["gradcamClass"];
+  if (!cls.isUndefined() && !cls.isNull()) {
+    if (!cls.isNumber()) return Status::Error("options.gradcamClass must be a number");
+    const double c = cls.as<double>();
+    if (!(c >= -1 && c <= 1e6)) return Status::Error("options.gradcamClass is out of range");
+    o.gradcam_class = static_cast<int>(c);
+  }
+  *out = o;
+  return Status::Ok();
+}
+
 class WasmRecognizer {
  public:
-  // `model`: the model file's bytes (Uint8Array).
   explicit WasmRecognizer(const val& model) {
     const std::vector<uint8_t> bytes = emscripten::convertJSArrayToNumberVector<uint8_t>(model);
     status_ = Recognizer::Create(bytes.data(), bytes.size(), BackendKind::kBuiltin, &recognizer_);
   }
 
-  // Empty when the model loaded; otherwise what is wrong with it.
   std::string error() const { return status_.message(); }
 
   val info() const {
@@ -45,32 +88,134 @@ class WasmRecognizer {
     val out = val::object();
     out.set("parameters", static_cast<double>(net.parameter_count()));
     out.set("macs", static_cast<double>(net.mac_count()));
-    out.set("inputHeight", net.input.height);
-    out.set("inputWidth", net.input.width);
+    out.set("inputSize", net.input.height);
     out.set("classes", net.num_classes());
+    val labels = val::array();
+    for (const std::string& label : net.labels) labels.call<void>("push", label);
+    out.set("labels", labels);
+    out.set("unsureThreshold", net.unsure_threshold);
     out.set("backend", std::string(BackendName(recognizer_->backend())));
     return out;
   }
 
-  // `pixels`: Float32Array of height*width values in [0, 1], 0 = background.
+  val recognize(const val& points, const val& stroke_lengths, const val& options) {
+    if (!recognizer_) return ErrorObject(status_);
+    RecognizeOptions o;
+    Status s = ParseOptions(options, &o);
+    if (!s.ok()) return ErrorObject(s);
+    const size_t n_points = points["length"].as<size_t>();
+    const size_t n_strokes = stroke_lengths["length"].as<size_t>();
+    // Limits first, so an absurd drawing is refused before it is copied.
+    if (n_strokes > static_cast<size_t>(kMaxStrokes)) {
+      return ErrorObject(
+          Status::Errorf("too many strokes: %zu (at most %d)", n_strokes, kMaxStrokes));
+    }
+    if (n_points > 2 * static_cast<size_t>(kMaxPoints)) {
+      return ErrorObject(Status::Errorf("too many points in the drawing (at most %d)", kMaxPoints));
+    }
+    const std::vector<float> xy = emscripten::convertJSArrayToNumberVector<float>(points);
+    const std::vector<uint32_t> lengths =
+        emscripten::convertJSArrayToNumberVector<uint32_t>(stroke_lengths);
+    size_t total = 0;
+    for (uint32_t len : lengths) total += len;
+    if (2 * total != xy.size()) {
+      return ErrorObject(Status::Errorf(
+          "stroke lengths add up to %zu points but %zu coordinates were given", total, xy.size()));
+    }
+    std::vector<Stroke> strokes(lengths.size());
+    size_t k = 0;
+    for (size_t s_i = 0; s_i < lengths.size(); ++s_i) {
+      strokes[s_i].resize(lengths[s_i]);
+      for (Point& p : strokes[s_i]) {
+        p = {xy[k], xy[k + 1]};
+        k += 2;
+      }
+    }
+    Recognition result;
+    s = recognizer_->RecognizeStrokes(strokes, o, &result);
+    if (!s.ok()) return ErrorObject(s);
+    return ToJs(result);
+  }
+
+  val recognizeImage(const val& pixels, int width, int height, int channels, const val& options) {
+    if (!recognizer_) return ErrorObject(status_);
+    RecognizeOptions o;
+    Status s = ParseOptions(options, &o);
+    if (!s.ok()) return ErrorObject(s);
+    if (width < 1 || height < 1 || width > kMaxImageSide || height > kMaxImageSide ||
+        static_cast<int64_t>(width) * height > kMaxImagePixels || channels < 1 || channels > 4) {
+      return ErrorObject(
+          Status::Errorf("image is %dx%d with %d channels: out of range", width, height, channels));
+    }
+    const size_t expected = static_cast<size_t>(width) * height * channels;
+    if (pixels["length"].as<size_t>() != expected) {
+      return ErrorObject(Status::Errorf("image data has %zu bytes, %dx%dx%d needs %zu",
+                                        pixels["length"].as<size_t>(), width, height, channels,
+                                        expected));
+    }
+    const std::vector<uint8_t> data = emscripten::convertJSArrayToNumberVector<uint8_t>(pixels);
+    Recognition result;
+    s = recognizer_->RecognizeImage({data.data(), width, height, channels}, o, &result);
+    if (!s.ok()) return ErrorObject(s);
+    return ToJs(result);
+  }
+
   val classify(const val& pixels) {
     if (!recognizer_) return ErrorObject(status_);
-    input_ = emscripten::convertJSArrayToNumberVector<float>(pixels);
+    const std::vector<float> input = emscripten::convertJSArrayToNumberVector<float>(pixels);
     Prediction p;
-    const Status s = recognizer_->Classify(input_.data(), input_.size(), &p);
+    const Status s = recognizer_->Classify(input.data(), input.size(), &p);
     if (!s.ok()) return ErrorObject(s);
     val out = val::object();
     out.set("digit", p.digit);
     out.set("unsure", p.unsure);
-    out.set("probabilities", Float32Copy(p.probabilities));
-    out.set("logits", Float32Copy(p.logits));
+    out.set("probabilities", TypedCopy("Float32Array", p.probabilities));
+    out.set("logits", TypedCopy("Float32Array", p.logits));
     return out;
   }
 
  private:
+  val ToJs(const Recognition& result) const {
+    const Network& net = recognizer_->network();
+    val digits = val::array();
+    for (const DigitResult& d : result.digits) {
+      val digit = val::object();
+      digit.set("digit", d.prediction.digit);
+      digit.set("label", net.labels[d.prediction.digit]);
+      digit.set("probabilities", TypedCopy("Float32Array", d.prediction.probabilities));
+      digit.set("unsure", d.prediction.unsure);
+      val box = val::array();
+      for (float v : {d.box.x0, d.box.y0, d.box.x1, d.box.y1}) box.call<void>("push", v);
+      digit.set("box", box);
+      val map = val::object();
+      map.set("scale", d.map.scale);
+      map.set("offsetX", d.map.offset_x);
+      map.set("offsetY", d.map.offset_y);
+      digit.set("map", map);
+      digit.set("input", TypedCopy("Float32Array", d.input));
+      digit.set("strokes", TypedCopy("Int32Array", d.strokes));
+      if (d.gradcam.map.empty()) {
+        digit.set("gradcam", val::null());
+      } else {
+        val cam = val::object();
+        cam.set("class", d.gradcam.target_class);
+        cam.set("width", d.gradcam.width);
+        cam.set("height", d.gradcam.height);
+        cam.set("map", TypedCopy("Float32Array", d.gradcam.map));
+        cam.set("heatmap", TypedCopy("Float32Array", UpsampleGradCam(d.gradcam, net.input.height)));
+        digit.set("gradcam", cam);
+      }
+      digits.call<void>("push", digit);
+    }
+    val out = val::object();
+    out.set("empty", result.empty);
+    out.set("text", result.text);
+    out.set("digits", digits);
+    return out;
+  }
+
   Status status_;
   std::unique_ptr<Recognizer> recognizer_;
-  std::vector<float> input_;
 };
 
 EMSCRIPTEN_BINDINGS(digits) {
@@ -78,6 +223,8 @@ EMSCRIPTEN_BINDINGS(digits) {
       .constructor<const val&>()
       .function("error", &WasmRecognizer::error)
       .function("info", &WasmRecognizer::info)
+      .function("recognize", &WasmRecognizer::recognize)
+      .function("recognizeImage", &WasmRecognizer::recognizeImage)
       .function("classify", &WasmRecognizer::classify);
 }
 

@@ -7,5 +7,7 @@ namespace digits::cli {
 
 // Each returns the process exit code through `*exit_code` when its subcommand runs.
 void AddEvalCommand(CLI::App& app, int* exit_code);
+void AddRecognizeCommand(CLI::App& app, int* exit_code);
+void AddServeCommand(CLI::App& app, int* exit_code);
 
 }  // namespace digits::cli

@@ -1,0 +1,173 @@
+// Native benchmarks of the core (Google Benchmark), batch 1, on the shipped model:
+//   forward per backend (XNNPACK, built-in) and a deliberately naive forward (plain loops,
+//   kernels::ReferenceLayer) measured in the same run, so results read as ratios;
+//   preprocess (strokes -> 28x28), Grad-CAM, and the whole recognize with and without Grad-CAM.
+// Counters: MACs per forward pass and the achieved GFLOP/s (2 FLOP per multiply-add).
+//   build/native/bench_core [--benchmark_filter=...] [--model FILE]
+#include <benchmark/benchmark.h>
+
+#include <cstring>
+#include <fstream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "gradcam.h"
+#include "kernels.h"
+#include "mnist.h"
+#include "recognizer.h"
+
+namespace digits {
+namespace {
+
+std::string g_model = DIGITS_MODEL_DIR "/digits.safetensors";
+
+struct Fixture {
+  std::unique_ptr<Recognizer> xnnpack, builtin;
+  std::vector<float> pixels;    // MNIST test image 0, in [0, 1]
+  std::vector<Stroke> strokes;  // stroke fixture digit 0
+};
+
+Fixture& Get() {
+  static Fixture* f = [] {
+    auto* fx = new Fixture();
+    Status s = Recognizer::CreateFromFile(g_model, BackendKind::kXnnpack, &fx->xnnpack);
+    if (s.ok()) s = Recognizer::CreateFromFile(g_model, BackendKind::kBuiltin, &fx->builtin);
+    MnistImages m;
+    if (s.ok()) s = ReadMnistImages(DIGITS_MNIST_DIR "/t10k-images-idx3-ubyte.gz", &m);
+    if (!s.ok()) {
+      std::fprintf(stderr, "bench_core: %s\n", s.message().c_str());
+      std::exit(1);
+    }
+    for (int i = 0; i < 784; ++i) fx->pixels.push_back(m.pixels[i] / 255.0f);
+    std::ifstream f(DIGITS_TEST_DATA "/strokes/mnist_test_strokes.json");
+    const nlohmann::json j = nlohmann::json::parse(f, nullptr, false);
+    for (const auto& stroke : j["digits"][0]["strokes"]) {
+      Stroke points;
+      for (const auto& p : stroke) points.push_back({p[0].get<float>(), p[1].get<float>()});
+      fx->strokes.push_back(points);
+    }
+    return fx;
+  }();
+  return *f;
+}
+
+void SetFlops(benchmark::State& state, const Network& net) {
+  const double macs = static_cast<double>(net.mac_count());
+  state.counters["MACs"] = macs;
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(2.0 * macs * state.iterations() / 1e9, benchmark::Counter::kIsRate);
+}
+
+void BM_ForwardXnnpack(benchmark::State& state) {
+  Fixture& f = Get();
+  Prediction p;
+  for (auto _ : state) {
+    f.xnnpack->Classify(f.pixels.data(), f.pixels.size(), &p);
+    benchmark::DoNotOptimize(p.digit);
+  }
+  SetFlops(state, f.xnnpack->network());
+}
+
+void BM_ForwardBuiltin(benchmark::State& state) {
+  Fixture& f = Get();
+  Prediction p;
+  for (auto _ : state) {
+    f.builtin->Classify(f.pixels.data(), f.pixels.size(), &p);
+    benchmark::DoNotOptimize(p.digit);
+  }
+  SetFlops(state, f.builtin->network());
+}
+
+// The baseline: every layer with plain loops (no im2col, no packing, no vectors by hand).
+void BM_ForwardNaive(benchmark::State& state) {
+  Fixture& f = Get();
+  const Network& net = f.builtin->network();
+  std::vector<float> x, y;
+  for (auto _ : state) {
+    x.resize(f.pixels.size());
+    for (size_t i = 0; i < x.size(); ++i) x[i] = (f.pixels[i] - net.input_mean) / net.input_std;
+    for (int l = 0; l <= net.logits_layer; ++l) {
+      kernels::ReferenceLayer(net.layers[l], x, &y);
+      x.swap(y);
+    }
+    benchmark::DoNotOptimize(x.data());
+  }
+  SetFlops(state, net);
+}
+
+void BM_Preprocess(benchmark::State& state) {
+  Fixture& f = Get();
+  const InputGeometry g = f.builtin->geometry();
+  Preprocessed pre;
+  for (auto _ : state) {
+    PreprocessStrokes(f.strokes, g, &pre);
+    benchmark::DoNotOptimize(pre.pixels.data());
+  }
+}
+
+void BM_GradCam(benchmark::State& state) {
+  Fixture& f = Get();
+  const Network& net = f.builtin->network();
+  std::unique_ptr<Backend> backend;
+  CreateBackend(net, BackendKind::kBuiltin, &backend);
+  ForwardOutput out;
+  backend->Forward(f.pixels.data(), true, &out);
+  GradCam cam;
+  for (auto _ : state) {
+    ComputeGradCam(net, out.gradcam_activations, 7, &cam);
+    benchmark::DoNotOptimize(cam.map.data());
+  }
+}
+
+void Recognize(benchmark::State& state, Recognizer* r, bool gradcam) {
+  Fixture& f = Get();
+  RecognizeOptions options;
+  options.gradcam = gradcam;
+  Recognition result;
+  for (auto _ : state) {
+    r->RecognizeStrokes(f.strokes, options, &result);
+    benchmark::DoNotOptimize(result.digits.data());
+  }
+}
+void BM_RecognizeBuiltin(benchmark::State& s) {
+  Recognize(s, Get().builtin.get(), false);
+}
+void BM_RecognizeBuiltinGradCam(benchmark::State& s) {
+  Recognize(s, Get().builtin.get(), true);
+}
+void BM_RecognizeXnnpack(benchmark::State& s) {
+  Recognize(s, Get().xnnpack.get(), false);
+}
+void BM_RecognizeXnnpackGradCam(benchmark::State& s) {
+  Recognize(s, Get().xnnpack.get(), true);
+}
+
+BENCHMARK(BM_ForwardNaive);
+BENCHMARK(BM_ForwardBuiltin);
+BENCHMARK(BM_ForwardXnnpack);
+BENCHMARK(BM_Preprocess);
+BENCHMARK(BM_GradCam);
+BENCHMARK(BM_RecognizeBuiltin);
+BENCHMARK(BM_RecognizeBuiltinGradCam);
+BENCHMARK(BM_RecognizeXnnpack);
+BENCHMARK(BM_RecognizeXnnpackGradCam);
+
+}  // namespace
+}  // namespace digits
+
+int main(int argc, char** argv) {
+  for (int i = 1; i + 1 < argc; ++i) {
+    if (std::strcmp(argv[i], "--model") == 0) {
+      digits::g_model = argv[i + 1];
+      for (int j = i; j + 2 < argc + 1; ++j) argv[j] = argv[j + 2];
+      argc -= 2;
+      break;
+    }
+  }
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -1,0 +1,241 @@
+// The Recognizer end to end on real handwriting as strokes (the fixture traced from MNIST test
+// digits) with the shipped model: single digits, numbers composed from them, Grad-CAM, empty and
+// bad input.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "recognizer.h"
+#include "segment.h"
+#include "test_util.h"
+
+namespace digits {
+namespace {
+
+using test::FixtureDigit;
+
+const char* const kModel = DIGITS_MODEL_DIR "/digits.safetensors";
+
+const std::vector<FixtureDigit>& Fixture() {
+  static const std::vector<FixtureDigit> digits = test::LoadStrokeFixture();
+  return digits;
+}
+
+std::unique_ptr<Recognizer> Load(BackendKind kind) {
+  std::unique_ptr<Recognizer> r;
+  const Status s = Recognizer::CreateFromFile(kModel, kind, &r);
+  EXPECT_TRUE(s.ok()) << s.message();
+  return r;
+}
+
+std::vector<BackendKind> Backends() {
+  std::vector<BackendKind> kinds = {BackendKind::kBuiltin};
+  if (BackendAvailable(BackendKind::kXnnpack)) kinds.push_back(BackendKind::kXnnpack);
+  return kinds;
+}
+
+Box StrokesBox(const std::vector<Stroke>& strokes) {
+  Box b{INFINITY, INFINITY, -INFINITY, -INFINITY};
+  for (const Stroke& s : strokes)
+    for (const Point& p : s) {
+      b.x0 = std::min(b.x0, p.x);
+      b.y0 = std::min(b.y0, p.y);
+      b.x1 = std::max(b.x1, p.x);
+      b.y1 = std::max(b.y1, p.y);
+    }
+  return b;
+}
+
+TEST(Recognize, StrokeFixtureAccuracy) {
+  ASSERT_GE(Fixture().size(), 1000u);
+  for (BackendKind kind : Backends()) {
+    std::unique_ptr<Recognizer> r = Load(kind);
+    ASSERT_TRUE(r);
+    int correct = 0;
+    for (const FixtureDigit& d : Fixture()) {
+      Recognition result;
+      ASSERT_TRUE(r->RecognizeStrokes(d.strokes, {}, &result).ok());
+      ASSERT_EQ(result.digits.size(), 1u);
+      EXPECT_EQ(result.text, std::to_string(result.digits[0].prediction.digit));
+      correct += result.digits[0].prediction.digit == d.label;
+    }
+    const double accuracy = static_cast<double>(correct) / Fixture().size();
+    std::printf("%s: %d of %zu fixture digits right through the stroke path (%.2f%%)\n",
+                BackendName(kind), correct, Fixture().size(), 100.0 * accuracy);
+    EXPECT_GE(accuracy, 0.98);
+  }
+}
+
+// Numbers of 2-6 digits composed from fixture digits: each scaled to a common height (+-15%),
+// placed left to right with gaps of 0.1-0.6 heights and baselines jittered by +-15%.
+TEST(Recognize, NumbersAreReadLeftToRight) {
+  std::unique_ptr<Recognizer> r = Load(BackendKind::kBuiltin);
+  ASSERT_TRUE(r);
+  std::mt19937 rng(2024);
+  std::uniform_real_distribution<float> unit(0.0f, 1.0f);
+  const int count = 300;
+  int exact = 0, split_right = 0;
+  for (int n = 0; n < count; ++n) {
+    const int length = 2 + n % 5;
+    std::vector<Stroke> strokes;
+    std::string expected;
+    float x = 50.0f;
+    const float height = 60.0f + 100.0f * unit(rng);
+    for (int k = 0; k < length; ++k) {
+      const FixtureDigit& d = Fixture()[rng() % Fixture().size()];
+      expected += std::to_string(d.label);
+      const Box b = StrokesBox(d.strokes);
+      const float h = height * (0.85f + 0.3f * unit(rng));
+      const float scale = h / std::max(b.y1 - b.y0, 1.0f);
+      const float top = 200.0f + height * (0.3f * unit(rng) - 0.15f);
+      for (Stroke s : d.strokes) {
+        for (Point& p : s) p = {x + (p.x - b.x0) * scale, top + (p.y - b.y0) * scale};
+        strokes.push_back(std::move(s));
+      }
+      x += (b.x1 - b.x0) * scale + height * (0.1f + 0.5f * unit(rng));
+    }
+    RecognizeOptions options;
+    options.mode = Mode::kNumber;
+    Recognition result;
+    ASSERT_TRUE(r->RecognizeStrokes(strokes, options, &result).ok());
+    exact += result.text == expected;
+    split_right += result.digits.size() == expected.size();
+  }
+  std::printf("numbers: %d of %d read exactly, %d of %d split into the right number of digits\n",
+              exact, count, split_right, count);
+  EXPECT_GE(exact, count * 95 / 100);
+  EXPECT_GE(split_right, count * 99 / 100);
+}
+
+TEST(Recognize, SplitKeepsMultiStrokeDigitsTogether) {
+  // A 4 in two strokes (an open corner, then the down stroke through it), then a 1, then a 5 with
+  // its flag drawn separately.
+  const std::vector<Stroke> strokes = {
+      {{30, 0}, {0, 60}, {50, 60}},                                        // 4: the corner
+      {{40, 20}, {40, 100}},                                               // 4: the down stroke
+      {{90, 0}, {90, 100}},                                                // 1
+      {{140, 0}, {130, 50}, {160, 50}, {170, 80}, {150, 100}, {125, 95}},  // 5: body
+      {{140, 0}, {175, 0}},                                                // 5: flag
+  };
+  const std::vector<std::vector<int>> groups = SplitIntoDigits(strokes);
+  ASSERT_EQ(groups.size(), 3u);
+  EXPECT_EQ(groups[0], (std::vector<int>{0, 1}));
+  EXPECT_EQ(groups[1], (std::vector<int>{2}));
+  EXPECT_EQ(groups[2], (std::vector<int>{3, 4}));
+  // Order comes from position, not from drawing order.
+  const std::vector<Stroke> reversed = {strokes[4], strokes[2], strokes[1], strokes[3], strokes[0]};
+  const std::vector<std::vector<int>> g2 = SplitIntoDigits(reversed);
+  ASSERT_EQ(g2.size(), 3u);
+  EXPECT_EQ(g2[0], (std::vector<int>{2, 4}));
+  EXPECT_EQ(g2[1], (std::vector<int>{1}));
+  EXPECT_EQ(g2[2], (std::vector<int>{0, 3}));
+}
+
+TEST(Recognize, GradCamHighlightsTheInk) {
+  std::unique_ptr<Recognizer> r = Load(BackendKind::kBuiltin);
+  ASSERT_TRUE(r);
+  RecognizeOptions options;
+  options.gradcam = true;
+  int on_ink = 0, checked = 0;
+  for (size_t k = 0; k < 100; ++k) {
+    Recognition result;
+    ASSERT_TRUE(r->RecognizeStrokes(Fixture()[k].strokes, options, &result).ok());
+    const DigitResult& d = result.digits[0];
+    ASSERT_EQ(d.gradcam.target_class, d.prediction.digit);
+    ASSERT_EQ(d.gradcam.map.size(), static_cast<size_t>(d.gradcam.height * d.gradcam.width));
+    const float peak = *std::max_element(d.gradcam.map.begin(), d.gradcam.map.end());
+    if (peak == 0.0f) continue;  // a map can be all zero (no positive evidence)
+    EXPECT_FLOAT_EQ(peak, 1.0f);
+    // The heatmap's mass lies mostly where there is ink (or next to it).
+    const std::vector<float> up = UpsampleGradCam(d.gradcam, 28);
+    double near_ink = 0.0, total = 0.0;
+    for (int i = 0; i < 28; ++i)
+      for (int j = 0; j < 28; ++j) {
+        float ink = 0.0f;
+        for (int di = -2; di <= 2; ++di)
+          for (int dj = -2; dj <= 2; ++dj) {
+            const int y = i + di, x = j + dj;
+            if (y >= 0 && y < 28 && x >= 0 && x < 28) ink = std::max(ink, d.input[y * 28 + x]);
+          }
+        total += up[i * 28 + j];
+        if (ink > 0.1f) near_ink += up[i * 28 + j];
+      }
+    ++checked;
+    on_ink += near_ink > 0.5 * total;
+  }
+  EXPECT_GE(checked, 90);
+  EXPECT_GE(on_ink, checked * 9 / 10);
+
+  // Another class's map differs from the predicted one's.
+  options.gradcam_class = 3;
+  Recognition other;
+  ASSERT_TRUE(r->RecognizeStrokes(Fixture()[0].strokes, options, &other).ok());
+  EXPECT_EQ(other.digits[0].gradcam.target_class, 3);
+}
+
+TEST(Recognize, EmptyDrawingIsEmpty) {
+  std::unique_ptr<Recognizer> r = Load(BackendKind::kBuiltin);
+  ASSERT_TRUE(r);
+  for (const std::vector<Stroke>& strokes :
+       {std::vector<Stroke>{}, std::vector<Stroke>{{}}, std::vector<Stroke>{{{3, 4}}}}) {
+    for (Mode mode : {Mode::kDigit, Mode::kNumber}) {
+      RecognizeOptions options;
+      options.mode = mode;
+      Recognition result;
+      ASSERT_TRUE(r->RecognizeStrokes(strokes, options, &result).ok());
+      EXPECT_TRUE(result.empty);
+      EXPECT_TRUE(result.digits.empty());
+      EXPECT_EQ(result.text, "");
+    }
+  }
+}
+
+TEST(Recognize, UnsureFollowsTheThreshold) {
+  std::unique_ptr<Recognizer> r = Load(BackendKind::kBuiltin);
+  ASSERT_TRUE(r);
+  const float threshold = r->network().unsure_threshold;
+  int unsure = 0;
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> coord(0.0f, 100.0f);
+  for (int k = 0; k < 100; ++k) {  // scribbles: random polylines
+    Stroke s;
+    for (int i = 0; i < 6; ++i) s.push_back({coord(rng), coord(rng)});
+    Recognition result;
+    ASSERT_TRUE(r->RecognizeStrokes({s}, {}, &result).ok());
+    const Prediction& p = result.digits[0].prediction;
+    EXPECT_EQ(p.unsure, p.probabilities[p.digit] < threshold);
+    unsure += p.unsure;
+  }
+  std::printf("unsure threshold %.2f: %d of 100 random scribbles flagged unsure\n", threshold,
+              unsure);
+  EXPECT_GT(unsure, 0);
+}
+
+TEST(Recognize, BadInputChangesNothing) {
+  std::unique_ptr<Recognizer> r = Load(BackendKind::kBuiltin);
+  ASSERT_TRUE(r);
+  const std::vector<Stroke>& strokes = Fixture()[0].strokes;
+  Recognition before;
+  ASSERT_TRUE(r->RecognizeStrokes(strokes, {}, &before).ok());
+  Recognition out;
+  out.text = "untouched";
+  EXPECT_FALSE(r->RecognizeStrokes({{{0, 0}, {NAN, 0}}}, {}, &out).ok());
+  EXPECT_FALSE(r->RecognizeStrokes({Stroke(kMaxPoints + 1)}, {}, &out).ok());
+  RecognizeOptions bad_class;
+  bad_class.gradcam = true;
+  bad_class.gradcam_class = 10;
+  const Status s = r->RecognizeStrokes(strokes, bad_class, &out);
+  EXPECT_NE(s.message().find("class 10 is out of range"), std::string::npos) << s.message();
+  RecognizeOptions number;
+  number.mode = Mode::kNumber;
+  const uint8_t px[4] = {0, 255, 255, 0};
+  EXPECT_FALSE(r->RecognizeImage({px, 2, 2, 1}, number, &out).ok());
+  EXPECT_EQ(out.text, "untouched");
+  Recognition after;
+  ASSERT_TRUE(r->RecognizeStrokes(strokes, {}, &after).ok());
+  EXPECT_EQ(after.digits[0].prediction.probabilities, before.digits[0].prediction.probabilities);
+}
+
+}  // namespace
+}  // namespace digits

@@ -1,0 +1,288 @@
+// `digits serve`: a real server process on a free loopback port, real HTTP requests (cpp-httplib's
+// client). Answers equal the CLI's; each bad request gets its status and message and the next
+// good request still works; static files come with the right MIME types; SIGTERM stops it.
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <openssl/evp.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+#include "image_io.h"
+#include "mnist.h"
+#include "server.h"
+#include "test_util.h"
+
+namespace digits {
+namespace {
+
+using nlohmann::json;
+
+const std::string kModel = DIGITS_MODEL_DIR "/digits.safetensors";
+
+// Starts `digits serve` on port 0 and reads the port it chose from its first log line.
+class ServerProcess {
+ public:
+  explicit ServerProcess(const std::string& extra_args = "") {
+    log_ = ::testing::TempDir() + "digits_serve_" + std::to_string(getpid()) + ".log";
+    std::remove(log_.c_str());
+    const std::string site = ::testing::TempDir() + "digits_site";
+    std::system(("mkdir -p " + site).c_str());
+    std::ofstream(site + "/index.html") << "<!doctype html><title>digits</title>";
+    std::ofstream(site + "/digits.wasm") << std::string("\0asm\1\0\0\0", 8);
+    std::ofstream(site + "/app.js") << "export {};";
+    pid_ = fork();
+    if (pid_ == 0) {
+      const std::string command = std::string("exec ") + DIGITS_CLI + " serve --model " + kModel +
+                                  " --port 0 --site " + site + " " + extra_args + " 2>" + log_;
+      execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    for (int i = 0; i < 200 && port_ == 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+      std::ifstream f(log_);
+      std::string line;
+      std::getline(f, line);
+      const size_t at = line.find("http://127.0.0.1:");
+      if (at != std::string::npos) port_ = std::atoi(line.c_str() + at + 17);
+    }
+  }
+  ~ServerProcess() {
+    if (pid_ > 0 && !stopped_) Stop();
+  }
+  // SIGTERM; returns the exit status.
+  int Stop() {
+    kill(pid_, SIGTERM);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    stopped_ = true;
+    return status;
+  }
+  int port() const { return port_; }
+  std::string log() const {
+    std::ifstream f(log_);
+    return std::string(std::istreambuf_iterator<char>(f), {});
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int port_ = 0;
+  bool stopped_ = false;
+  std::string log_;
+};
+
+std::string StrokesBody(const std::vector<Stroke>& strokes, const json& extra = json::object()) {
+  json j = extra;
+  j["strokes"] = json::array();
+  for (const Stroke& s : strokes) {
+    json points = json::array();
+    for (const Point& p : s) points.push_back({p.x, p.y});
+    j["strokes"].push_back(points);
+  }
+  return j.dump();
+}
+
+std::string MnistPng(int index) {
+  MnistImages m;
+  EXPECT_TRUE(ReadMnistImages(DIGITS_MNIST_DIR "/t10k-images-idx3-ubyte.gz", &m).ok());
+  Image image{
+      28, 28, 1,
+      std::vector<uint8_t>(m.pixels.begin() + index * 784, m.pixels.begin() + (index + 1) * 784)};
+  std::vector<uint8_t> png;
+  EXPECT_TRUE(EncodePng(image, &png).ok());
+  return std::string(png.begin(), png.end());
+}
+
+json CliRecognize(const std::string& flag, const std::string& path, const std::string& extra = "") {
+  const test::CommandOutput o =
+      test::RunCommand(std::string(DIGITS_CLI) + " recognize --model " + kModel + " " + flag + " " +
+                       path + " --json " + extra);
+  EXPECT_EQ(o.status, 0) << o.out;
+  return json::parse(o.out, nullptr, false);
+}
+
+std::string WriteTemp(const std::string& name, const std::string& content) {
+  const std::string path = ::testing::TempDir() + "digits_server_" + name;
+  std::ofstream(path, std::ios::binary) << content;
+  return path;
+}
+
+TEST(Server, AnswersEqualTheCli) {
+  ServerProcess server;
+  ASSERT_GT(server.port(), 0) << server.log();
+  httplib::Client client("127.0.0.1", server.port());
+  const std::vector<test::FixtureDigit> fixture = test::LoadStrokeFixture();
+
+  // Strokes JSON, number mode with Grad-CAM.
+  std::vector<Stroke> number = fixture[3].strokes;
+  for (Stroke s : fixture[4].strokes) {
+    for (Point& p : s) p.x += 300;
+    number.push_back(s);
+  }
+  const std::string body = StrokesBody(number, {{"mode", "number"}, {"gradcam", true}});
+  auto res = client.Post("/predict", body, "application/json");
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  const json got = json::parse(res->body);
+  const json want = CliRecognize("--strokes", WriteTemp("number.json", StrokesBody(number)),
+                                 "--number --class -1");
+  EXPECT_EQ(got["text"], want["text"]);
+  ASSERT_EQ(got["digits"].size(), 2u);
+  EXPECT_EQ(got["digits"], want["digits"]);
+  EXPECT_EQ(got["digits"][0]["gradcam"]["map"].size(), 28u);
+
+  // An MNIST digit as PNG.
+  const std::string png = MnistPng(0);
+  res = client.Post("/predict", png, "image/png");
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  EXPECT_EQ(json::parse(res->body), CliRecognize("--image", WriteTemp("mnist0.png", png)));
+  EXPECT_EQ(json::parse(res->body)["text"], "7");
+
+  // A batch: strokes, an image (base64), and a bad input that gets its own error.
+  std::string b64(4 * ((png.size() + 2) / 3) + 1, '\0');
+  b64.resize(EVP_EncodeBlock(reinterpret_cast<unsigned char*>(&b64[0]),
+                             reinterpret_cast<const unsigned char*>(png.data()), png.size()));
+  const json batch = {{"inputs",
+                       {json::parse(StrokesBody(fixture[0].strokes)),
+                        {{"image", b64}},
+                        json::parse(R"({"strokes": [[[0, 0], [1e30, 1]]]})")}}};
+  res = client.Post("/predict/batch", batch.dump(), "application/json");
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  const json results = json::parse(res->body)["results"];
+  ASSERT_EQ(results.size(), 3u);
+  EXPECT_EQ(results[0]["text"], std::to_string(fixture[0].label));
+  EXPECT_EQ(results[1]["text"], "7");
+  EXPECT_NE(results[2]["error"].get<std::string>().find("beyond"), std::string::npos);
+
+  // /model and /healthz.
+  res = client.Get("/model");
+  ASSERT_TRUE(res);
+  const json model = json::parse(res->body);
+  EXPECT_EQ(model["sha256"].get<std::string>().size(), 64u);
+  EXPECT_GT(model["parameters"].get<int>(), 1000);
+  EXPECT_EQ(model["labels"].size(), 10u);
+  res = client.Get("/healthz");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->body, R"({"status":"ok"})");
+
+  // The site, with the MIME types browsers insist on.
+  res = client.Get("/digits.wasm");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->get_header_value("Content-Type"), "application/wasm");
+  res = client.Get("/app.js");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->get_header_value("Content-Type"), "text/javascript");
+  res = client.Get("/");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+
+  EXPECT_EQ(server.Stop(), 0) << server.log();
+  EXPECT_NE(server.log().find("POST /predict 200"), std::string::npos);  // one line per request
+  EXPECT_NE(server.log().find("shutting down"), std::string::npos);
+}
+
+TEST(Server, BadRequestsGetTheirStatusAndTheServerKeepsWorking) {
+  ServerProcess server("--max-body 100000");
+  ASSERT_GT(server.port(), 0) << server.log();
+  httplib::Client client("127.0.0.1", server.port());
+  const std::vector<test::FixtureDigit> fixture = test::LoadStrokeFixture();
+  const std::string good = StrokesBody(fixture[0].strokes);
+  auto first = client.Post("/predict", good, "application/json");
+  ASSERT_TRUE(first);
+  ASSERT_EQ(first->status, 200);
+
+  std::string huge_png = MnistPng(0);
+  huge_png.replace(16, 8, std::string("\x00\x00\x4e\x20\x00\x00\x4e\x20", 8));  // 20000x20000
+  const struct {
+    std::string name, body, type, path;
+    int status;
+    std::string message;
+  } cases[] = {
+      {"malformed JSON", R"({"strokes": [[[1, 2], )", "application/json", "/predict", 400,
+       "not valid JSON"},
+      {"wrong content type", good, "text/plain", "/predict", 415, "unsupported Content-Type"},
+      {"empty body", "", "application/json", "/predict", 400, "empty request body"},
+      {"oversized body", std::string(200000, ' '), "application/json", "/predict", 413,
+       "larger than the server's limit"},
+      {"corrupt PNG", "\x89PNG\r\n\x1a\n garbage", "image/png", "/predict", 400, "corrupt PNG"},
+      {"huge image dimensions", huge_png, "image/png", "/predict", 413, "20000x20000"},
+      {"absurd coordinates", R"({"strokes": [[[1, 2], [1e300, 3]]]})", "application/json",
+       "/predict", 400, "is beyond"},
+      {"NaN coordinates", R"({"strokes": [[[1, 2], [NaN, 3]]]})", "application/json", "/predict",
+       400, "not valid JSON"},
+      {"bad mode", R"({"strokes": [], "mode": "sideways"})", "application/json", "/predict", 400,
+       "\"mode\" must be"},
+      {"bad batch", R"({"items": []})", "application/json", "/predict/batch", 400,
+       "a batch is {\"inputs\""},
+      {"batch too large", json{{"inputs", std::vector<json>(65, json::object())}}.dump(),
+       "application/json", "/predict/batch", 413, "batch has 65 inputs, at most 64"},
+      {"batch content type", "{}", "text/csv", "/predict/batch", 415,
+       "a batch is application/json"},
+  };
+  for (const auto& c : cases) {
+    auto res = client.Post(c.path, c.body, c.type);
+    ASSERT_TRUE(res) << c.name;
+    EXPECT_EQ(res->status, c.status) << c.name << ": " << res->body;
+    const json error = json::parse(res->body, nullptr, false);
+    ASSERT_TRUE(error.is_object()) << c.name << ": " << res->body;
+    EXPECT_NE(error["error"].get<std::string>().find(c.message), std::string::npos)
+        << c.name << ": " << res->body;
+    // The next good request still works, with the same answer.
+    auto again = client.Post("/predict", good, "application/json");
+    ASSERT_TRUE(again) << c.name;
+    EXPECT_EQ(again->status, 200) << c.name;
+    EXPECT_EQ(again->body, first->body) << "after " << c.name;
+  }
+  EXPECT_EQ(server.Stop(), 0);
+}
+
+// 8 concurrent clients, 5,000 requests (strokes and PNG alternating), loopback only: no errors.
+// Throughput and latency are printed for the record (scripts/bench-serve), never asserted.
+TEST(Server, BoundedLoadHasNoErrors) {
+  ServerProcess server("--threads 4");
+  ASSERT_GT(server.port(), 0) << server.log();
+  const std::vector<test::FixtureDigit> fixture = test::LoadStrokeFixture();
+  const std::string strokes = WriteTemp("load.json", StrokesBody(fixture[0].strokes));
+  const std::string png = WriteTemp("load.png", MnistPng(0));
+  const test::CommandOutput o =
+      test::RunCommand(std::string(DIGITS_SERVE_LOAD) + " --port " + std::to_string(server.port()) +
+                       " --clients 8 --requests 5000 --strokes " + strokes + " --png " + png);
+  EXPECT_EQ(o.status, 0) << o.out;
+  const json result = json::parse(o.out, nullptr, false);
+  ASSERT_TRUE(result.is_object()) << o.out;
+  EXPECT_EQ(result["requests"], 5000);
+  EXPECT_EQ(result["errors"], 0);
+  std::printf("load: %s\n", o.out.c_str());
+  EXPECT_EQ(server.Stop(), 0);
+}
+
+// The service directly, no sockets.
+TEST(PredictService, HandlesRequestsWithoutSockets) {
+  std::unique_ptr<PredictService> service;
+  ServiceOptions options;
+  options.max_batch = 2;
+  ASSERT_TRUE(PredictService::Create(kModel, options, &service).ok());
+  EXPECT_EQ(service->Health().status, 200);
+  const HttpReply r = service->Predict("Application/JSON; charset=utf-8", R"({"strokes": []})");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json::parse(r.body)["empty"], true);
+  const HttpReply too_many =
+      service->PredictBatch("application/json", R"({"inputs": [{}, {}, {}]})");
+  EXPECT_EQ(too_many.status, 413);
+  const HttpReply bad_b64 =
+      service->PredictBatch("application/json", R"({"inputs": [{"image": "@@@"}]})");
+  EXPECT_EQ(bad_b64.status, 200);
+  EXPECT_NE(bad_b64.body.find("base64"), std::string::npos);
+  EXPECT_EQ(MediaType(" Image/PNG ; q=1"), "image/png");
+  std::unique_ptr<PredictService> missing;
+  EXPECT_FALSE(PredictService::Create("/nonexistent.safetensors", options, &missing).ok());
+}
+
+}  // namespace
+}  // namespace digits

@@ -1,0 +1,96 @@
+// The wasm Recognizer reads drawings exactly like the native one: the same probabilities (to
+// 1e-4) as `digits recognize --json` for fixture strokes, in digit and number mode, with Grad-CAM.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+
+const wasmJs = process.env.DIGITS_WASM_NODE;
+const dataDir = process.env.DIGITS_TEST_DATA;
+const nativeCli = process.env.DIGITS_NATIVE_CLI;
+const modelPath = process.env.DIGITS_MODEL;
+assert.ok(wasmJs && dataDir && nativeCli && modelPath, 'run through ctest (env not set)');
+
+async function loadRecognizer() {
+  const createDigitsModule = createRequire(import.meta.url)(wasmJs);
+  const Module = await createDigitsModule({ wasmBinary: readFileSync(wasmJs.replace(/\.js$/, '.wasm')) });
+  const recognizer = new Module.Recognizer(new Uint8Array(readFileSync(modelPath)));
+  assert.equal(recognizer.error(), '');
+  return recognizer;
+}
+
+function pack(strokes) {
+  const lengths = new Uint32Array(strokes.map((s) => s.length));
+  const points = new Float32Array(strokes.flat(2));
+  return [points, lengths];
+}
+
+function native(strokes, args) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'digits-wasm-'));
+  const file = path.join(dir, 'strokes.json');
+  writeFileSync(file, JSON.stringify({ strokes }));
+  const out = execFileSync(nativeCli, ['recognize', '--model', modelPath, '--strokes', file,
+    '--backend', 'builtin', '--json', ...args]);
+  return JSON.parse(out.toString());
+}
+
+const fixture = JSON.parse(readFileSync(path.join(dataDir, 'strokes/mnist_test_strokes.json'), 'utf8'));
+
+test('wasm and native give the same probabilities for fixture digits', async () => {
+  const recognizer = await loadRecognizer();
+  for (const d of fixture.digits.slice(0, 20)) {
+    const result = recognizer.recognize(...pack(d.strokes), { mode: 'digit', gradcam: true });
+    assert.equal(result.error, undefined, result.error);
+    const expected = native(d.strokes, ['--class', '-1']);
+    assert.equal(result.text, expected.text);
+    const got = result.digits[0];
+    const want = expected.digits[0];
+    for (let i = 0; i < 10; i++) {
+      assert.ok(Math.abs(got.probabilities[i] - want.probabilities[i]) <= 1e-4,
+        `digit ${d.index} class ${i}: wasm ${got.probabilities[i]} native ${want.probabilities[i]}`);
+    }
+    assert.equal(got.input.length, 28 * 28);
+    assert.equal(got.gradcam.heatmap.length, 28 * 28);
+    assert.equal(got.gradcam.class, got.digit);
+    const heat = want.gradcam.map.flat();
+    for (let i = 0; i < heat.length; i++) assert.ok(Math.abs(got.gradcam.heatmap[i] - heat[i]) <= 1e-4);
+  }
+  recognizer.delete();
+});
+
+test('wasm reads a number in number mode', async () => {
+  const recognizer = await loadRecognizer();
+  const [a, b, c] = fixture.digits.slice(0, 3);
+  const strokes = [...a.strokes,
+    ...b.strokes.map((s) => s.map(([x, y]) => [x + 300, y])),
+    ...c.strokes.map((s) => s.map(([x, y]) => [x + 600, y]))];
+  const result = recognizer.recognize(...pack(strokes), { mode: 'number' });
+  assert.equal(result.error, undefined, result.error);
+  assert.equal(result.text, `${a.label}${b.label}${c.label}`);
+  assert.equal(result.digits.length, 3);
+  assert.equal(result.text, native(strokes, ['--number']).text);
+  recognizer.delete();
+});
+
+test('wasm refuses bad drawings with the core message and keeps working', async () => {
+  const recognizer = await loadRecognizer();
+  const good = pack(fixture.digits[0].strokes);
+  const before = recognizer.recognize(...good, {});
+  assert.match(recognizer.recognize(new Float32Array([0, 0, NaN, 1]), new Uint32Array([2]), {}).error,
+    /stroke 0, point 1: coordinate is not a finite number/);
+  assert.match(recognizer.recognize(new Float32Array([0, 0, 1e30, 1]), new Uint32Array([2]), {}).error,
+    /beyond/);
+  assert.match(recognizer.recognize(new Float32Array([0, 0]), new Uint32Array([5]), {}).error,
+    /stroke lengths add up to 5 points but 2 coordinates/);
+  assert.match(recognizer.recognize(...good, { mode: 'sideways' }).error, /options.mode/);
+  assert.match(recognizer.recognize(...good, { gradcam: true, gradcamClass: 12 }).error, /class 12 is out of range/);
+  const empty = recognizer.recognize(new Float32Array(0), new Uint32Array(0), {});
+  assert.equal(empty.empty, true);
+  assert.equal(empty.text, '');
+  const after = recognizer.recognize(...good, {});
+  assert.deepEqual(Array.from(after.digits[0].probabilities), Array.from(before.digits[0].probabilities));
+  recognizer.delete();
+});
