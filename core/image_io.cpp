@@ -22,6 +22,18 @@ bool IsJpeg(const uint8_t* d, size_t n) {
   return n >= 3 && d[0] == 0xFF && d[1] == 0xD8 && d[2] == 0xFF;
 }
 
+// stb's reason for a failure, when it gives a readable one (it can leave none, or a stale one).
+std::string DecoderReason() {
+  const char* reason = stbi_failure_reason();
+  if (reason == nullptr) return "cannot decode it";
+  std::string text;
+  for (const char* c = reason; *c && text.size() < 64; ++c) {
+    if (*c < 0x20 || *c > 0x7e) return "cannot decode it";
+    text += *c;
+  }
+  return text.empty() ? "cannot decode it" : text;
+}
+
 }  // namespace
 
 Status DecodeImage(const uint8_t* data, size_t size, Image* out) {
@@ -38,7 +50,7 @@ Status DecodeImage(const uint8_t* data, size_t size, Image* out) {
   // Dimensions from the header first, so an empty or oversized image is named as such rather
   // than as a decoder failure (and never allocated).
   if (!PeekImageSize(data, size, &w, &h)) {
-    return Status::Errorf("corrupt %s image: %s", kind, stbi_failure_reason());
+    return Status::Errorf("corrupt %s image: %s", kind, DecoderReason().c_str());
   }
   if (w < 1 || h < 1) return Status::Errorf("%s image is %dx%d: it has no pixels", kind, w, h);
   if (w > kMaxImageSide || h > kMaxImageSide || static_cast<int64_t>(w) * h > kMaxImagePixels) {
@@ -46,7 +58,7 @@ Status DecodeImage(const uint8_t* data, size_t size, Image* out) {
                           h, kMaxImageSide, kMaxImagePixels);
   }
   stbi_uc* pixels = stbi_load_from_memory(data, static_cast<int>(size), &w, &h, &c, 0);
-  if (!pixels) return Status::Errorf("corrupt %s image: %s", kind, stbi_failure_reason());
+  if (!pixels) return Status::Errorf("corrupt %s image: %s", kind, DecoderReason().c_str());
   Image image;
   image.width = w;
   image.height = h;

@@ -28,6 +28,13 @@ bool CenterOfMass(const std::vector<float>& img, int size, float* cx, float* cy)
   return true;
 }
 
+// A grid coordinate clamped to [0, size - 1] before it becomes an int (never UB, even for NaN).
+int PixelIndex(float v, int size) {
+  if (!(v > 0.0f)) return 0;
+  if (v >= static_cast<float>(size - 1)) return size - 1;
+  return static_cast<int>(v);
+}
+
 float SegmentDistance(float px, float py, Point a, Point b) {
   const float dx = b.x - a.x, dy = b.y - a.y;
   const float len2 = dx * dx + dy * dy;
@@ -46,10 +53,10 @@ void RenderStrokes(const std::vector<Stroke>& strokes, const InputMap& map, int 
   auto draw_segment = [&](Point a, Point b) {
     a = map.ToInput(a);
     b = map.ToInput(b);
-    const int i0 = std::max(0, static_cast<int>(std::floor(std::min(a.y, b.y) - reach)));
-    const int i1 = std::min(size - 1, static_cast<int>(std::ceil(std::max(a.y, b.y) + reach)));
-    const int j0 = std::max(0, static_cast<int>(std::floor(std::min(a.x, b.x) - reach)));
-    const int j1 = std::min(size - 1, static_cast<int>(std::ceil(std::max(a.x, b.x) + reach)));
+    const int i0 = PixelIndex(std::floor(std::min(a.y, b.y) - reach), size);
+    const int i1 = PixelIndex(std::ceil(std::max(a.y, b.y) + reach), size);
+    const int j0 = PixelIndex(std::floor(std::min(a.x, b.x) - reach), size);
+    const int j1 = PixelIndex(std::ceil(std::max(a.x, b.x) + reach), size);
     for (int i = i0; i <= i1; ++i)
       for (int j = j0; j <= j1; ++j) {
         const float v = std::clamp(reach - SegmentDistance(j + 0.5f, i + 0.5f, a, b), 0.0f, 1.0f);
@@ -109,8 +116,11 @@ Status PreprocessStrokes(const std::vector<Stroke>& strokes, const InputGeometry
       box.y1 = std::max(box.y1, p.y);
     }
   const float extent = std::max(box.x1 - box.x0, box.y1 - box.y0);
-  // Nothing drawn, or only a dot (all points coincide): there is no digit to scale.
-  if (!(extent > 0.0f)) {
+  const float magnitude =
+      std::max({1.0f, std::fabs(box.x0), std::fabs(box.x1), std::fabs(box.y0), std::fabs(box.y1)});
+  // Nothing drawn, or only a dot (all points coincide, or lie closer than float precision can
+  // scale up to a digit; found by tests/fuzz/fuzz_recognize): there is no digit to scale.
+  if (!(extent > 1e-4f * magnitude)) {
     *out = std::move(result);
     return Status::Ok();
   }

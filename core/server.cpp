@@ -79,7 +79,10 @@ class PredictService::Lease {
 };
 
 HttpReply PredictService::Error(int status, const std::string& message) {
-  return {status, "application/json", json{{"error", message}}.dump()};
+  // Messages can quote the request (a content type, say): bytes that are not UTF-8 are replaced
+  // rather than thrown on. (Found by tests/fuzz/fuzz_predict.)
+  return {status, "application/json",
+          json{{"error", message}}.dump(-1, ' ', false, json::error_handler_t::replace)};
 }
 
 Status PredictService::Create(const std::string& model_path, const ServiceOptions& options,

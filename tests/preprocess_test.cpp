@@ -205,6 +205,13 @@ TEST(Preprocess, EmptyInputsAreEmpty) {
   EXPECT_TRUE(pre.empty);
   ASSERT_TRUE(PreprocessStrokes({{{5, 5}}, {}}, InputGeometry{}, &pre).ok());  // a lone dot
   EXPECT_TRUE(pre.empty);
+  // Points closer than float precision can scale up to a digit are a dot too (found by fuzzing:
+  // a denormal extent made the scale infinite).
+  ASSERT_TRUE(PreprocessStrokes({{{0, 0}, {1e-40f, 0}}}, InputGeometry{}, &pre).ok());
+  EXPECT_TRUE(pre.empty);
+  ASSERT_TRUE(
+      PreprocessStrokes({{{1e6f, 1e6f}, {1e6f, 1e6f - 0.0625f}}}, InputGeometry{}, &pre).ok());
+  EXPECT_TRUE(pre.empty);
   const std::vector<uint8_t> blank(50 * 40, 255);
   ASSERT_TRUE(PreprocessImage({blank.data(), 50, 40, 1}, InputGeometry{}, &pre).ok());
   EXPECT_TRUE(pre.empty);

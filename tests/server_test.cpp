@@ -280,6 +280,18 @@ TEST(PredictService, HandlesRequestsWithoutSockets) {
   EXPECT_EQ(bad_b64.status, 200);
   EXPECT_NE(bad_b64.body.find("base64"), std::string::npos);
   EXPECT_EQ(MediaType(" Image/PNG ; q=1"), "image/png");
+  // A content type that is not UTF-8 is quoted in the error, not thrown on (found by fuzzing).
+  const HttpReply bad_type = service->Predict("image/\xff\xfe", "x");
+  EXPECT_EQ(bad_type.status, 415);
+  EXPECT_TRUE(json::parse(bad_type.body, nullptr, false).is_object()) << bad_type.body;
+  // A corrupt PNG for which stb leaves no readable reason (found by fuzzing): a clean 400.
+  std::ifstream f(DIGITS_TEST_DATA "/regressions/fuzz_predict_stb_reason.bin", std::ios::binary);
+  const std::string crash((std::istreambuf_iterator<char>(f)), {});
+  ASSERT_GT(crash.size(), 1u);
+  const HttpReply corrupt = service->Predict("image/png", crash.substr(1));
+  EXPECT_EQ(corrupt.status, 400);
+  EXPECT_EQ(json::parse(corrupt.body, nullptr, false)["error"],
+            "corrupt PNG image: cannot decode it");
   std::unique_ptr<PredictService> missing;
   EXPECT_FALSE(PredictService::Create("/nonexistent.safetensors", options, &missing).ok());
 }
