@@ -156,9 +156,10 @@ Status PreprocessImage(const ImageView& image, const InputGeometry& geometry, Pr
     return Status::Errorf("image is %dx%d, larger than the limit (%d per side, %d pixels)",
                           image.width, image.height, kMaxImageSide, kMaxImagePixels);
   }
-  if (image.channels < 1 || image.channels > 4 || image.data == nullptr) {
+  if (image.channels < 1 || image.channels > 4) {
     return Status::Errorf("image has %d channels (1 to 4 expected)", image.channels);
   }
+  if (image.data == nullptr) return Status::Error("image has no pixel data");
   const int w = image.width, h = image.height, c = image.channels;
   const bool has_alpha = c == 2 || c == 4;
   // Gray level and opacity of pixel p, in [0, 1].
