@@ -1,0 +1,257 @@
+// <digit-recognizer> embedded the way another site would: the widget served from one local origin
+// (with CORS, as a CDN would), the host page from a second origin under
+//   Content-Security-Policy: default-src 'self'; script-src 'self' <widget origin> 'wasm-unsafe-eval';
+//                            connect-src <widget origin>
+// It must load, recognize and fire its events with no console error and no CSP violation; a
+// corrupt or missing model must give a readable message and an `error` event.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { serve } from './server.mjs';
+import {
+  SITE, TIMEOUT, confidentDigits, drawWithMouse, drawWithTouch, launch, requireSite, watch,
+} from './helpers.mjs';
+
+let browser;
+let widget; // the widget's origin: build/site with CORS
+let host; // the embedding site, under the strict CSP
+let confidentCache = null;
+const confident = () => (confidentCache ||= confidentDigits([1, 4, 7]));
+
+// The host's own script (from 'self'): records what the widgets report.
+const HOST_JS = `
+window.events = [];
+for (const type of ['recognize', 'error', 'change']) {
+  document.addEventListener(type, (e) => {
+    if (!(e.target instanceof HTMLElement) || e.target.localName !== 'digit-recognizer') return;
+    window.events.push({ type, id: e.target.id, detail: e.detail ? {
+      value: e.detail.value, final: e.detail.final, empty: e.detail.empty,
+      digits: (e.detail.digits || []).length, message: e.detail.message, code: e.detail.code,
+    } : null });
+  });
+}
+`;
+// The host's stylesheet: theming through ::part and custom properties.
+const HOST_CSS = `
+digit-recognizer.themed { --digit-recognizer-paper: rgb(1, 2, 3); --digit-recognizer-ink: rgb(250, 0, 0); }
+digit-recognizer.themed::part(digit) { color: rgb(4, 5, 6); }
+`;
+
+function hostPage(body) {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>a host site</title>
+<link rel="stylesheet" href="/host.css">
+<script type="module" src="/host.js"></script>
+<script type="module" src="${widget.origin}/digit-recognizer.js"></script>
+</head><body><h1>A site that embeds the widget</h1>${body}</body></html>`;
+}
+
+before(async () => {
+  requireSite();
+  const model = readFileSync(path.join(SITE, 'digits.safetensors'));
+  widget = await serve({
+    root: SITE,
+    headers: { 'access-control-allow-origin': '*' },
+    routes: { '/corrupt.safetensors': { body: Buffer.concat([model.subarray(0, 8), randomBytes(3000)]) } },
+  });
+  const csp = `default-src 'self'; script-src 'self' ${widget.origin} 'wasm-unsafe-eval'; connect-src ${widget.origin}`;
+  const W = widget.origin;
+  host = await serve({
+    headers: (p) => (p.endsWith('.html') ? { 'content-security-policy': csp } : {}),
+    routes: {
+      '/host.js': { body: HOST_JS },
+      '/host.css': { body: HOST_CSS },
+      '/favicon.ico': { body: '', status: 204 },
+      '/basic.html': {
+        body: hostPage(`<digit-recognizer id="w" gradcam></digit-recognizer>
+<form id="f"><digit-recognizer id="fw" name="digit" class="themed" size="200" required></digit-recognizer></form>`),
+      },
+      '/corrupt.html': { body: hostPage(`<digit-recognizer id="bad" model="${W}/corrupt.safetensors"></digit-recognizer>`) },
+      '/missing.html': { body: hostPage(`<digit-recognizer id="gone" model="${W}/missing.safetensors"></digit-recognizer>`) },
+    },
+  });
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await widget?.close();
+  await host?.close();
+});
+
+async function open(name, context = {}) {
+  const ctx = await browser.newContext({ viewport: { width: 1000, height: 800 }, ...context });
+  const page = await ctx.newPage();
+  page.setDefaultTimeout(TIMEOUT);
+  const log = await watch(page);
+  await page.goto(`${host.origin}/${name}`);
+  return { ctx, page, log };
+}
+
+const events = (page, filter = {}) => page.evaluate((f) => window.events.filter((e) =>
+  Object.entries(f).every(([k, v]) => (k in e ? e[k] === v : e.detail && e.detail[k] === v))), filter);
+
+describe('<digit-recognizer>', () => {
+  test('from another origin under the strict CSP: loads, recognizes, fires recognize; no console errors or CSP violations', async () => {
+    const { ctx, page, log } = await open('basic.html');
+    await page.waitForSelector('digit-recognizer#w[data-state="ready"]');
+    const d = confident()[2];
+    await drawWithMouse(page, 'digit-recognizer#w >> canvas.ink', d.strokes);
+    const label = String(d.label);
+    await page.waitForFunction((l) => window.events.some((e) => e.type === 'recognize' && e.id === 'w' &&
+      e.detail.final && e.detail.value === l), label);
+    assert.ok((await events(page, { type: 'recognize', id: 'w', final: false })).length >= 1, 'live events while drawing');
+    assert.equal(await page.$eval('#w', (e) => e.value), label);
+    assert.equal(await page.textContent('digit-recognizer#w >> [part="digit"]'), label);
+    await page.waitForFunction((l) => document.querySelector('#w').shadowRoot.querySelector('.live').textContent
+      .startsWith(`Recognized ${l},`), label);
+    // Its styles applied (a constructable stylesheet: style-src does not apply to it).
+    const styles = await page.$eval('#w', (e) => {
+      const c = e.shadowRoot.querySelector('canvas.ink');
+      return { touchAction: getComputedStyle(c).touchAction, position: getComputedStyle(c).position,
+        sheets: e.shadowRoot.adoptedStyleSheets.length, styleElements: e.shadowRoot.querySelectorAll('style').length };
+    });
+    assert.deepEqual(styles, { touchAction: 'none', position: 'absolute', sheets: 1, styleElements: 0 });
+    // The heatmap layer has heat over the ink.
+    const heat = await page.$eval('#w', (e) => {
+      const c = e.shadowRoot.querySelector('canvas.heat');
+      const copy = document.createElement('canvas');
+      copy.width = c.width;
+      copy.height = c.height;
+      const g = copy.getContext('2d', { willReadFrequently: true });
+      g.drawImage(c, 0, 0);
+      const data = g.getImageData(0, 0, c.width, c.height).data;
+      let n = 0;
+      for (let i = 3; i < data.length; i += 4) if (data[i]) n++;
+      return n;
+    });
+    assert.ok(heat > 0, 'gradcam attribute draws the heatmap');
+    // Everything came from the widget's origin; the host served only its page, script and css.
+    for (const f of ['/digit-recognizer.js', '/digits.js', '/ink.js', '/digits.mjs', '/digits.wasm', '/digits.safetensors']) {
+      assert.ok(widget.requests.includes(f), `${f} from the widget origin`);
+    }
+    assert.ok(host.requests.every((r) => ['/basic.html', '/host.js', '/host.css', '/favicon.ico'].includes(r)), host.requests.join());
+    await log.check();
+    await ctx.close();
+  });
+
+  test('API: value, clear(), undo(), strokes, mode, form value, change event, theming', async () => {
+    const { ctx, page, log } = await open('basic.html');
+    await page.waitForSelector('digit-recognizer#fw[data-state="ready"]');
+    const four = confident()[1];
+    // Setting strokes recognizes them (same 280x280 space as the fixture).
+    await page.$eval('#fw', (e, s) => { e.strokes = s; }, four.strokes);
+    await page.waitForFunction(() => document.querySelector('#fw').value !== '');
+    assert.equal(await page.$eval('#fw', (e) => e.value), String(four.label));
+    assert.equal(await page.evaluate(() => new FormData(document.getElementById('f')).get('digit')), String(four.label));
+    assert.equal(await page.$eval('#fw', (e) => e.checkValidity()), true);
+    assert.ok((await events(page, { type: 'change', id: 'fw' })).length === 1);
+    const n = four.strokes.length;
+    assert.equal(await page.$eval('#fw', (e) => e.strokes.length), n);
+    await page.$eval('#fw', (e) => e.undo());
+    await page.waitForFunction((k) => document.querySelector('#fw').strokes.length === k, n - 1);
+    await page.$eval('#fw', (e) => e.clear());
+    await page.waitForFunction(() => document.querySelector('#fw').value === '');
+    assert.equal(await page.$eval('#fw', (e) => e.checkValidity()), false, 'required and empty');
+    assert.equal(await page.evaluate(() => new FormData(document.getElementById('f')).get('digit')), '');
+    await page.waitForFunction(() => window.events.some((e) => e.type === 'recognize' && e.id === 'fw' && e.detail.empty));
+    // Buttons and keys in the shadow DOM.
+    await page.$eval('#fw', (e, s) => { e.strokes = s; }, four.strokes);
+    await page.waitForFunction(() => document.querySelector('#fw').value !== '');
+    await page.click('digit-recognizer#fw >> [part~="undo"]');
+    await page.waitForFunction((k) => document.querySelector('#fw').strokes.length === k, n - 1);
+    await page.click('digit-recognizer#fw >> [part~="clear"]');
+    await page.waitForFunction(() => document.querySelector('#fw').strokes.length === 0);
+    await page.$eval('#fw', (e, s) => { e.strokes = s; }, four.strokes);
+    await page.focus('digit-recognizer#fw >> canvas.ink');
+    await page.keyboard.press('Escape');
+    await page.waitForFunction(() => document.querySelector('#fw').strokes.length === 0);
+    // form.reset() clears it.
+    await page.$eval('#fw', (e, s) => { e.strokes = s; }, four.strokes);
+    await page.waitForFunction(() => document.querySelector('#fw').value !== '');
+    await page.evaluate(() => document.getElementById('f').reset());
+    await page.waitForFunction(() => document.querySelector('#fw').value === '');
+    // Number mode: two digits side by side read as a two-digit number.
+    const [a, b] = [confident()[0], confident()[2]];
+    const half = (s, dx) => s.map((st) => st.map(([x, y]) => [dx + 10 + x * 0.45, 70 + y * 0.45]));
+    await page.$eval('#fw', (e, s) => { e.mode = 'number'; e.strokes = s; }, [...half(a.strokes, 0), ...half(b.strokes, 140)]);
+    await page.waitForFunction(() => document.querySelector('#fw').result?.digits.length === 2);
+    assert.equal(await page.$eval('#fw', (e) => e.value), `${a.label}${b.label}`);
+    // Theming: custom properties and ::part from the host's stylesheet; size attribute.
+    const look = await page.$eval('#fw', (e) => ({
+      paper: getComputedStyle(e.shadowRoot.querySelector('[part="surface"]')).backgroundColor,
+      digit: getComputedStyle(e.shadowRoot.querySelector('[part="digit"]')).color,
+      ink: e.shadowRoot.querySelector('canvas.ink') && getComputedStyle(e).getPropertyValue('--digit-recognizer-ink').trim(),
+      width: e.shadowRoot.querySelector('[part="surface"]').getBoundingClientRect().width,
+    }));
+    assert.equal(look.paper, 'rgb(1, 2, 3)');
+    assert.equal(look.digit, 'rgb(4, 5, 6)');
+    assert.equal(look.ink, 'rgb(250, 0, 0)');
+    assert.equal(Math.round(look.width), 200);
+    // Setting value to anything but "" is refused.
+    assert.match(await page.$eval('#fw', (e) => { try { e.value = '3'; return 'no error'; } catch (x) { return x.message; } }), /can only be set to ""/);
+    await log.check();
+    await ctx.close();
+  });
+
+  test('a corrupt model URL shows the readable message and fires error', async () => {
+    const { ctx, page, log } = await open('corrupt.html');
+    await page.waitForFunction(() => window.events.some((e) => e.type === 'error'));
+    const [e] = await events(page, { type: 'error' });
+    assert.equal(e.id, 'bad');
+    assert.equal(e.detail.code, 'model');
+    assert.match(e.detail.message, /^The model http:\/\/127\.0\.0\.1:\d+\/corrupt\.safetensors could not be loaded: .+/);
+    const shown = await page.$eval('#bad', (el) => {
+      const m = el.shadowRoot.querySelector('[part="message"]');
+      return { text: m.textContent, hidden: m.hidden, role: m.getAttribute('role'), state: el.dataset.state };
+    });
+    assert.deepEqual(shown, { text: e.detail.message, hidden: false, role: 'alert', state: 'error' });
+    assert.match(await page.$eval('#bad', (el) => el.ready.then(() => 'resolved', (x) => `${x.name}: ${x.message}`)),
+      /^DigitsError: The model .* could not be loaded/);
+    await log.check();
+    await ctx.close();
+  });
+
+  test('a missing model URL: readable message, error event', async () => {
+    const { ctx, page, log } = await open('missing.html');
+    await page.waitForFunction(() => window.events.some((e) => e.type === 'error'));
+    const [e] = await events(page, { type: 'error' });
+    assert.equal(e.detail.code, 'network');
+    assert.match(e.detail.message, /Could not download the model: the server answered 404/);
+    assert.equal(await page.isVisible('digit-recognizer#gone >> [part="message"]'), true);
+    await log.check([/Failed to load resource: the server responded with a status of 404/]);
+    await ctx.close();
+  });
+
+  test('the demo page (embed.html) runs its three widgets, themed and in a form', async () => {
+    const ctx = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+    const page = await ctx.newPage();
+    page.setDefaultTimeout(TIMEOUT);
+    const log = await watch(page);
+    await page.goto(`${widget.origin}/embed.html`);
+    await page.waitForFunction(() => [...document.querySelectorAll('digit-recognizer')].every((e) => e.dataset.state === 'ready'));
+    assert.equal(await page.locator('digit-recognizer').count(), 3);
+    const d = confident()[2];
+    await page.$eval('#rating', (e, s) => { e.strokes = s; }, d.strokes);
+    await page.waitForFunction((l) => document.querySelector('#rating').value === l, String(d.label));
+    await page.click('button[type="submit"]');
+    assert.equal(await page.textContent('#form-out'), `Submitted: stars=${d.label}`);
+    await log.check();
+    await ctx.close();
+  });
+
+  test('on a touch-emulated 360x740 phone the widget can be drawn on and read', async () => {
+    const { ctx, page, log } = await open('basic.html', {
+      viewport: { width: 360, height: 740 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true,
+    });
+    await page.waitForSelector('digit-recognizer#w[data-state="ready"]');
+    const d = confident()[0];
+    await drawWithTouch(page, 'digit-recognizer#w >> canvas.ink', d.strokes);
+    await page.waitForFunction((l) => document.querySelector('#w').value === l, String(d.label));
+    assert.equal(await page.evaluate(() => window.scrollY), 0);
+    await log.check();
+    await ctx.close();
+  });
+});

@@ -1,0 +1,18 @@
+// The widget demo page: shows the events the elements fire.
+const basic = document.getElementById('basic');
+const log = document.getElementById('basic-log');
+basic.addEventListener('recognize', (e) => {
+  const d = e.detail;
+  log.textContent = d.empty ? 'recognize: nothing drawn'
+    : `recognize: value "${d.value}", p = ${d.digits[0].probabilities[d.digits[0].digit].toFixed(3)}, ` +
+      `${d.milliseconds.toFixed(2)} ms${d.final ? ' (final)' : ''}`;
+});
+basic.addEventListener('error', (e) => { log.textContent = `error: ${e.detail.message}`; });
+
+const form = document.getElementById('form');
+const out = document.getElementById('form-out');
+form.addEventListener('submit', (e) => {
+  e.preventDefault();
+  out.textContent = `Submitted: stars=${new FormData(form).get('stars')}`;
+});
+form.addEventListener('reset', () => { out.textContent = ''; });
