@@ -175,12 +175,12 @@ TEST_F(BadInput, Models) {
     EXPECT_NE(s.message().find(c.error), std::string::npos) << c.name << ": " << s.message();
     EXPECT_EQ(r, nullptr) << c.name;
   }
-  // A model whose architecture disagrees with its tensors (wrong shapes): flip one dimension
-  // in the header text.
+  // A model whose architecture disagrees with its tensors (wrong shapes): the first conv's kernel
+  // becomes 5 high (3x3 -> 5x3) in the header text, keeping the header's length.
   std::string text(bytes.begin(), bytes.end());
-  const size_t at = text.find("\"out_channels\":");
+  const size_t at = text.find("kernel\\\":[3,");
   ASSERT_NE(at, std::string::npos);
-  text[text.find_first_of("0123456789", at)] = '9';
+  text[text.find('3', at)] = '5';
   const Status s = Recognizer::Create(reinterpret_cast<const uint8_t*>(text.data()), text.size(),
                                       BackendKind::kBuiltin, &r);
   ASSERT_FALSE(s.ok());

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <fstream>
 #include <string>
 
 #include "test_util.h"
@@ -38,6 +39,31 @@ TEST(CliEval, BothBackendsAgreeOnMnistTestSet) {
   EXPECT_GT(xnnpack["ms_per_image"].get<double>(), 0.0);
   const double accuracy = xnnpack["accuracy"].get<double>();
   EXPECT_NEAR(accuracy, 1.0 - xnnpack["errors"].get<double>() / 10000.0, 1e-12);
+}
+
+// The shipped model: at least 99.6% on the MNIST test set on both backends, and exactly the
+// errors PyTorch made with the same (BN-folded, float32) network, as model/export.py recorded them.
+TEST(CliEval, ShippedModelMatchesItsCard) {
+  std::ifstream f(DIGITS_MODEL_DIR "/test_errors.json");
+  const json recorded = json::parse(f, nullptr, false);
+  ASSERT_TRUE(recorded.is_object()) << "model/test_errors.json is missing or not JSON";
+  std::vector<int> expected;
+  for (const json& e : recorded["errors"]) expected.push_back(e["index"].get<int>());
+  for (const char* model :
+       {DIGITS_MODEL_DIR "/digits.safetensors", DIGITS_MODEL_DIR "/digits_f16.safetensors"}) {
+    for (const char* backend : {"xnnpack", "builtin"}) {
+      const json result = Eval(model, backend);
+      ASSERT_TRUE(result.is_object()) << model << " " << backend;
+      EXPECT_EQ(result["count"], 10000);
+      EXPECT_GE(result["accuracy"].get<double>(), 0.996) << model << " " << backend;
+      // The F16 file must lose nothing either (the site ships it).
+      EXPECT_EQ(result["error_indices"].get<std::vector<int>>(), expected)
+          << model << " " << backend;
+      std::printf("%s %s: %d errors, %.2f%%, %.4f ms/image\n", model, backend,
+                  result["errors"].get<int>(), 100 * result["accuracy"].get<double>(),
+                  result["ms_per_image"].get<double>());
+    }
+  }
 }
 
 TEST(CliEval, ReportsBadInputs) {
