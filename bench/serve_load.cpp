@@ -46,6 +46,7 @@ int main(int argc, char** argv) {
     threads.emplace_back([&] {
       httplib::Client client("127.0.0.1", port);  // loopback only, keep-alive
       client.set_keep_alive(true);
+      client.set_tcp_nodelay(true);
       std::vector<double> mine;
       for (int i; (i = next++) < requests;) {
         const auto t0 = std::chrono::steady_clock::now();

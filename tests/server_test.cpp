@@ -129,7 +129,7 @@ TEST(Server, AnswersEqualTheCli) {
   ASSERT_EQ(res->status, 200) << res->body;
   const json got = json::parse(res->body);
   const json want = CliRecognize("--strokes", WriteTemp("number.json", StrokesBody(number)),
-                                 "--number --class -1");
+                                 "--number --gradcam " + WriteTemp("number.png", ""));
   EXPECT_EQ(got["text"], want["text"]);
   ASSERT_EQ(got["digits"].size(), 2u);
   EXPECT_EQ(got["digits"], want["digits"]);

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -56,7 +57,12 @@ int RunServe(const ServeArgs& args) {
 
   httplib::Server server;
   const int threads = args.threads;
-  server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  // A worker stays with a keep-alive connection between its requests, so there are many more
+  // HTTP workers than recognizers (which bound the compute): idle connections never queue others.
+  const int workers = std::max(32, 8 * threads);
+  server.new_task_queue = [workers] { return new httplib::ThreadPool(workers); };
+  server.set_keep_alive_timeout(5);
+  server.set_tcp_nodelay(true);  // no Nagle delay between a response's header and body
   server.set_payload_max_length(args.max_body);
   server.set_read_timeout(args.timeout_seconds, 0);
   server.set_write_timeout(args.timeout_seconds, 0);
@@ -137,7 +143,7 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--host", args->host, "Address to bind")->capture_default_str();
   cmd->add_option("--port", args->port, "Port (0: any free port)")->capture_default_str();
   cmd->add_option("--site", args->site, "Directory served at / (e.g. build/site)");
-  cmd->add_option("--threads", args->threads, "Worker threads (and recognizers)")
+  cmd->add_option("--threads", args->threads, "Requests computed at once (one recognizer each)")
       ->capture_default_str();
   cmd->add_option("--max-body", args->max_body, "Largest request body in bytes")
       ->capture_default_str();
