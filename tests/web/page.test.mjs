@@ -396,6 +396,37 @@ describe('the page', () => {
     await ctx.close();
   });
 
+  test('soak: 10,000 recognitions with Grad-CAM keep wasm memory constant and the JS heap bounded', async () => {
+    const { ctx, page, log } = await open();
+    await ready(page);
+    await draw(page, fixtureDigits()[3].strokes);
+    const cdp = await ctx.newCDPSession(page);
+    const heap = async () => {
+      await cdp.send('HeapProfiler.collectGarbage');
+      return (await cdp.send('Runtime.getHeapUsage')).usedSize;
+    };
+    const soak = (n) => page.evaluate((count) => {
+      const r = window.digitsApp.recognizer;
+      const strokes = window.digitsApp.surface.strokes;
+      let digits = 0;
+      for (let i = 0; i < count; i++) {
+        digits += r.recognize(strokes, { mode: i % 2 ? 'number' : 'digit', gradcam: true }).digits.length;
+      }
+      return { stats: r.stats(), digits };
+    }, n);
+    const warm = await soak(200);
+    const heapBefore = await heap();
+    const out = await soak(10000);
+    const heapAfter = await heap();
+    assert.ok(out.digits >= 10000, 'every call read the digit');
+    assert.equal(out.stats.memoryBytes, warm.stats.memoryBytes, 'wasm memory size after warm-up');
+    assert.equal(out.stats.handles, warm.stats.handles, 'live Embind handles');
+    assert.ok(heapAfter - heapBefore < 2 * 1024 * 1024,
+      `JS heap grew by ${heapAfter - heapBefore} bytes over 10,000 recognitions`);
+    await log.check();
+    await ctx.close();
+  });
+
   for (const [name, query, expected] of [
     ['a truncated model', '?model=/truncated.safetensors', /The recognizer could not start\. The model .*truncated\.safetensors could not be loaded: .+/],
     ['a corrupt model', '?model=/corrupt.safetensors', /The recognizer could not start\. The model .*corrupt\.safetensors could not be loaded: .+/],
