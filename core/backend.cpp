@@ -24,6 +24,7 @@ class BuiltinBackend : public Backend {
   explicit BuiltinBackend(const Network& network) : net_(network) {
     const size_t n = net_.layers.size();
     packed_.resize(n);
+    workspaces_.resize(n);
     buffers_.resize(n);
     for (size_t i = 0; i < n; ++i) {
       const Layer& layer = net_.layers[i];
@@ -48,8 +49,9 @@ class BuiltinBackend : public Backend {
           const bool fuse = i + 1 <= last && net_.layers[i + 1].type == LayerType::kRelu &&
                             i != net_.gradcam_layer;
           const kernels::PackedConv& packed = packed_[i];
+          kernels::ConvWorkspace* workspace = &workspaces_[i];
           if (fuse) y = buffers_[++i].data();  // the relu's buffer; skip the relu
-          kernels::Conv2d(layer, packed, x, y, fuse, &scratch_);
+          kernels::Conv2d(layer, packed, x, y, fuse, workspace);
           break;
         }
         case LayerType::kRelu:
@@ -87,7 +89,7 @@ class BuiltinBackend : public Backend {
   std::vector<kernels::PackedConv> packed_;  // per layer, conv layers only
   std::vector<std::vector<float>> buffers_;  // per layer output
   std::vector<float> input_;
-  std::vector<float> scratch_;  // im2col
+  std::vector<kernels::ConvWorkspace> workspaces_;  // per layer, conv layers only
 };
 
 }  // namespace

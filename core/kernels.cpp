@@ -30,19 +30,72 @@ inline f32x4 Max(f32x4 a, f32x4 b) {
 constexpr int kPanel = 8;  // output channels per weight panel
 constexpr int kRows = 4;   // output pixels per micro-kernel call
 
-// C[4][8] = A[4][k] * B[k][8] + bias, where A rows are `a_stride` apart and C rows `c_stride`.
-// Only the first `rows` rows and `cols` columns are stored.
-inline void MicroKernel4x8(int k, const float* a, int a_stride, const float* b, const float* bias,
-                           float* c, int c_stride, int rows, int cols, bool relu) {
+// Stores the 4x8 tile (ReLU first when asked): straight vector stores for a full tile, else
+// only the first `rows` rows and `cols` columns.
+inline void StoreTile(f32x4 (&acc)[kRows][2], float* c, int c_stride, int rows, int cols,
+                      bool relu) {
+  if (relu) {
+    for (auto& row : acc) row[0] = Max(row[0], Splat(0.0f)), row[1] = Max(row[1], Splat(0.0f));
+  }
+  if (rows == kRows && cols == kPanel) {
+    for (int r = 0; r < kRows; ++r) {
+      Store(c + r * c_stride, acc[r][0]);
+      Store(c + r * c_stride + 4, acc[r][1]);
+    }
+    return;
+  }
+  float result[kRows][kPanel];
+  for (int r = 0; r < kRows; ++r) {
+    Store(result[r], acc[r][0]);
+    Store(result[r] + 4, acc[r][1]);
+  }
+  for (int r = 0; r < rows; ++r) {
+    for (int j = 0; j < cols; ++j) c[r * c_stride + j] = result[r][j];
+  }
+}
+
+// C[4][8] = sum over taps t and channels i of A_r,t[i] * B[t*cin + i][8] + bias, where row r's
+// tap t is the `cin` floats at ptrs[r * taps + t] (an input pixel, or a zero row).
+inline void IndirectKernel4x8(int taps, int cin, const float* const* ptrs, const float* b,
+                              const float* bias, float* c, int c_stride, int rows, int cols,
+                              bool relu) {
   const f32x4 bias0 = Load(bias), bias1 = Load(bias + 4);
   f32x4 acc00 = bias0, acc01 = bias1, acc10 = bias0, acc11 = bias1;
   f32x4 acc20 = bias0, acc21 = bias1, acc30 = bias0, acc31 = bias1;
+  for (int t = 0; t < taps; ++t) {
+    const float* a0 = ptrs[t];
+    const float* a1 = ptrs[taps + t];
+    const float* a2 = ptrs[2 * taps + t];
+    const float* a3 = ptrs[3 * taps + t];
+    for (int i = 0; i < cin; ++i) {
+      const f32x4 b0 = Load(b), b1 = Load(b + 4);
+      b += kPanel;
+      const f32x4 x0 = Splat(a0[i]), x1 = Splat(a1[i]), x2 = Splat(a2[i]), x3 = Splat(a3[i]);
+      acc00 += x0 * b0;
+      acc01 += x0 * b1;
+      acc10 += x1 * b0;
+      acc11 += x1 * b1;
+      acc20 += x2 * b0;
+      acc21 += x2 * b1;
+      acc30 += x3 * b0;
+      acc31 += x3 * b1;
+    }
+  }
+  f32x4 acc[kRows][2] = {{acc00, acc01}, {acc10, acc11}, {acc20, acc21}, {acc30, acc31}};
+  StoreTile(acc, c, c_stride, rows, cols, relu);
+}
+
+// C[4][8] = A[4][k] * B[k][8], A rows contiguous (`k` apart), all 8 columns stored.
+inline void GemmKernel4x8(int k, const float* a, const float* b, float* c, int c_stride) {
+  f32x4 acc00 = Splat(0.0f), acc01 = acc00, acc10 = acc00, acc11 = acc00;
+  f32x4 acc20 = acc00, acc21 = acc00, acc30 = acc00, acc31 = acc00;
   const float* a0 = a;
-  const float* a1 = a + a_stride;
-  const float* a2 = a + 2 * a_stride;
-  const float* a3 = a + 3 * a_stride;
+  const float* a1 = a + k;
+  const float* a2 = a + 2 * k;
+  const float* a3 = a + 3 * k;
   for (int i = 0; i < k; ++i) {
-    const f32x4 b0 = Load(b + i * kPanel), b1 = Load(b + i * kPanel + 4);
+    const f32x4 b0 = Load(b), b1 = Load(b + 4);
+    b += kPanel;
     const f32x4 x0 = Splat(a0[i]), x1 = Splat(a1[i]), x2 = Splat(a2[i]), x3 = Splat(a3[i]);
     acc00 += x0 * b0;
     acc01 += x0 * b1;
@@ -53,17 +106,119 @@ inline void MicroKernel4x8(int k, const float* a, int a_stride, const float* b, 
     acc30 += x3 * b0;
     acc31 += x3 * b1;
   }
-  float result[kRows][kPanel];
   f32x4 acc[kRows][2] = {{acc00, acc01}, {acc10, acc11}, {acc20, acc21}, {acc30, acc31}};
-  for (int r = 0; r < kRows; ++r) {
-    if (relu) {
-      acc[r][0] = Max(acc[r][0], Splat(0.0f));
-      acc[r][1] = Max(acc[r][1], Splat(0.0f));
-    }
-    Store(result[r], acc[r][0]);
-    Store(result[r] + 4, acc[r][1]);
+  StoreTile(acc, c, c_stride, kRows, kPanel, false);
+}
+
+bool UseWinograd(const Layer& conv) {
+  return conv.kernel_h == 3 && conv.kernel_w == 3 && conv.stride_h == 1 && conv.stride_w == 1 &&
+         conv.pad_h == 1 && conv.pad_w == 1 && conv.input.channels % 4 == 0 &&
+         conv.input.channels >= 8;
+}
+
+// Winograd F(2x2, 3x3) (Lavin & Gray 2015): per 4x4 input tile d (stride 2) and 4 channels,
+// V = B^T d B; for each of the 16 points xi a GEMM M[xi] = V[xi] U[xi] over the channels;
+// per tile Y = A^T M A, the 2x2 outputs (clipped at the right and bottom edges), + bias.
+void WinogradConv3x3(const Layer& conv, const PackedConv& packed, const float* input, float* output,
+                     bool relu, ConvWorkspace* ws) {
+  const Shape in = conv.input, out = conv.output;
+  const int cin = in.channels, cout = out.channels, panels = packed.panels;
+  const int th = (out.height + 1) / 2, tw = (out.width + 1) / 2;
+  const int tiles = th * tw, tiles4 = (tiles + kRows - 1) / kRows * kRows;
+  const int mstride = panels * kPanel;
+  const size_t vstep = static_cast<size_t>(tiles4) * cin;      // V[xi]: [tiles4][cin]
+  const size_t mstep = static_cast<size_t>(tiles4) * mstride;  // M[xi]: [tiles4][panels * 8]
+  ws->tiles.resize(std::max(ws->tiles.size(), 16 * (vstep + mstep)));
+  float* v_all = ws->tiles.data();
+  float* m_all = v_all + 16 * vstep;
+  const f32x4 zero = Splat(0.0f);
+  for (int xi = 0; xi < 16; ++xi) {  // padding rows of V: zero
+    std::memset(v_all + xi * vstep + static_cast<size_t>(tiles) * cin, 0,
+                static_cast<size_t>(tiles4 - tiles) * cin * sizeof(float));
   }
-  for (int r = 0; r < rows; ++r) std::memcpy(c + r * c_stride, result[r], cols * sizeof(float));
+  for (int ty = 0; ty < th; ++ty) {
+    for (int tx = 0; tx < tw; ++tx) {
+      const float* px[4][4];  // the tile's input pixels, nullptr outside the input
+      for (int r = 0; r < 4; ++r) {
+        const int iy = 2 * ty - 1 + r;
+        for (int q = 0; q < 4; ++q) {
+          const int ix = 2 * tx - 1 + q;
+          px[r][q] = (iy < 0 || iy >= in.height || ix < 0 || ix >= in.width)
+                         ? nullptr
+                         : input + (static_cast<size_t>(iy) * in.width + ix) * cin;
+        }
+      }
+      float* v = v_all + static_cast<size_t>(ty * tw + tx) * cin;
+      for (int c = 0; c < cin; c += 4, v += 4) {
+        f32x4 d[4][4], u[4][4];
+        for (int r = 0; r < 4; ++r) {
+          for (int q = 0; q < 4; ++q) d[r][q] = px[r][q] ? Load(px[r][q] + c) : zero;
+        }
+        for (int q = 0; q < 4; ++q) {  // B^T d
+          u[0][q] = d[0][q] - d[2][q];
+          u[1][q] = d[1][q] + d[2][q];
+          u[2][q] = d[2][q] - d[1][q];
+          u[3][q] = d[1][q] - d[3][q];
+        }
+        for (int r = 0; r < 4; ++r) {  // (B^T d) B
+          float* vr = v + 4 * r * vstep;
+          Store(vr, u[r][0] - u[r][2]);
+          Store(vr + vstep, u[r][1] + u[r][2]);
+          Store(vr + 2 * vstep, u[r][2] - u[r][1]);
+          Store(vr + 3 * vstep, u[r][1] - u[r][3]);
+        }
+      }
+    }
+  }
+  for (int xi = 0; xi < 16; ++xi) {
+    for (int p = 0; p < panels; ++p) {
+      const float* u = &packed.winograd[(static_cast<size_t>(xi) * panels + p) * cin * kPanel];
+      for (int t = 0; t < tiles4; t += kRows) {
+        GemmKernel4x8(cin, v_all + xi * vstep + static_cast<size_t>(t) * cin, u,
+                      m_all + xi * mstep + static_cast<size_t>(t) * mstride + p * kPanel, mstride);
+      }
+    }
+  }
+  for (int ty = 0; ty < th; ++ty) {
+    for (int tx = 0; tx < tw; ++tx) {
+      const float* m = m_all + static_cast<size_t>(ty * tw + tx) * mstride;
+      const int oy = 2 * ty, ox = 2 * tx;
+      const bool down = oy + 1 < out.height, right = ox + 1 < out.width;
+      float* o00 = output + (static_cast<size_t>(oy) * out.width + ox) * cout;
+      float* o01 = o00 + cout;
+      float* o10 = o00 + static_cast<size_t>(out.width) * cout;
+      float* o11 = o10 + cout;
+      for (int c = 0; c < cout; c += 4) {
+        f32x4 s[2][4], y[2][2];
+        for (int q = 0; q < 4; ++q) {  // A^T M
+          const f32x4 m0 = Load(m + q * mstep + c), m1 = Load(m + (4 + q) * mstep + c);
+          const f32x4 m2 = Load(m + (8 + q) * mstep + c), m3 = Load(m + (12 + q) * mstep + c);
+          s[0][q] = m0 + m1 + m2;
+          s[1][q] = m1 - m2 - m3;
+        }
+        const f32x4 bias = Load(&packed.bias[c]);
+        for (int r = 0; r < 2; ++r) {  // (A^T M) A + bias
+          y[r][0] = s[r][0] + s[r][1] + s[r][2] + bias;
+          y[r][1] = s[r][1] - s[r][2] - s[r][3] + bias;
+          if (relu) y[r][0] = Max(y[r][0], zero), y[r][1] = Max(y[r][1], zero);
+        }
+        const int n = std::min(4, cout - c);
+        if (n == 4) {
+          Store(o00 + c, y[0][0]);
+          if (right) Store(o01 + c, y[0][1]);
+          if (down) Store(o10 + c, y[1][0]);
+          if (down && right) Store(o11 + c, y[1][1]);
+        } else {
+          for (int j = 0; j < n; ++j) {
+            o00[c + j] = y[0][0][j];
+            if (right) o01[c + j] = y[0][1][j];
+            if (down) o10[c + j] = y[1][0][j];
+            if (down && right) o11[c + j] = y[1][1][j];
+          }
+        }
+      }
+    }
+  }
 }
 
 }  // namespace
@@ -81,49 +236,72 @@ PackedConv PackConv(const Layer& conv) {
     for (int i = 0; i < p.k; ++i) panel[i * kPanel + o % kPanel] = conv.weight[o * p.k + i];
     p.bias[o] = conv.bias[o];
   }
-  return p;
-}
-
-void Conv2d(const Layer& conv, const PackedConv& packed, const float* input, float* output,
-            bool fuse_relu, std::vector<float>* scratch) {
-  const Shape in = conv.input, out = conv.output;
-  const int pixels = out.height * out.width;
-  const int padded_rows = (pixels + kRows - 1) / kRows * kRows;
-  const int k = packed.k;
-  // im2col: one row of k = kh*kw*cin values per output pixel, zeros where the window leaves
-  // the input; extra rows up to a multiple of 4 are zero so the micro-kernel never branches.
-  scratch->resize(std::max(scratch->size(), static_cast<size_t>(padded_rows) * k));
-  float* cols = scratch->data();
-  const size_t channel_bytes = in.channels * sizeof(float);
-  for (int oy = 0; oy < out.height; ++oy) {
-    for (int ox = 0; ox < out.width; ++ox) {
-      float* row = cols + static_cast<size_t>(oy * out.width + ox) * k;
-      for (int ky = 0; ky < conv.kernel_h; ++ky) {
-        const int iy = oy * conv.stride_h - conv.pad_h + ky;
-        for (int kx = 0; kx < conv.kernel_w; ++kx, row += in.channels) {
-          const int ix = ox * conv.stride_w - conv.pad_w + kx;
-          if (iy < 0 || iy >= in.height || ix < 0 || ix >= in.width) {
-            std::memset(row, 0, channel_bytes);
-          } else {
-            std::memcpy(row, input + (static_cast<size_t>(iy) * in.width + ix) * in.channels,
-                        channel_bytes);
-          }
+  if (UseWinograd(conv)) {
+    // U = G g G^T per (output, input) channel pair, G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1].
+    const int cin = conv.input.channels;
+    p.winograd.assign(static_cast<size_t>(16) * p.panels * cin * kPanel, 0.0f);
+    const size_t xi_step = static_cast<size_t>(p.panels) * cin * kPanel;
+    for (int o = 0; o < cout; ++o) {
+      for (int i = 0; i < cin; ++i) {
+        const float* w = &conv.weight[static_cast<size_t>(o) * p.k + i];  // OHWI: tap t at w[t*cin]
+        float t[4][3];
+        for (int x = 0; x < 3; ++x) {
+          const float g0 = w[x * cin], g1 = w[(3 + x) * cin], g2 = w[(6 + x) * cin];
+          t[0][x] = g0;
+          t[1][x] = 0.5f * (g0 + g1 + g2);
+          t[2][x] = 0.5f * (g0 - g1 + g2);
+          t[3][x] = g2;
+        }
+        float* u = &p.winograd[(static_cast<size_t>(o / kPanel) * cin + i) * kPanel + o % kPanel];
+        for (int a = 0; a < 4; ++a, u += 4 * xi_step) {
+          u[0] = t[a][0];
+          u[xi_step] = 0.5f * (t[a][0] + t[a][1] + t[a][2]);
+          u[2 * xi_step] = 0.5f * (t[a][0] - t[a][1] + t[a][2]);
+          u[3 * xi_step] = t[a][2];
         }
       }
     }
   }
-  std::memset(cols + static_cast<size_t>(pixels) * k, 0,
-              static_cast<size_t>(padded_rows - pixels) * k * sizeof(float));
+  return p;
+}
 
+void Conv2d(const Layer& conv, const PackedConv& packed, const float* input, float* output,
+            bool fuse_relu, ConvWorkspace* ws) {
+  if (!packed.winograd.empty()) {
+    WinogradConv3x3(conv, packed, input, output, fuse_relu, ws);
+    return;
+  }
+  const Shape in = conv.input, out = conv.output;
+  const int pixels = out.height * out.width;
+  const int rows = (pixels + kRows - 1) / kRows * kRows;  // extra rows read zeros
+  const int taps = conv.kernel_h * conv.kernel_w;
+  const int cin = in.channels;
+  if (ws->input != input) {  // the pointer table: [rows][taps]
+    ws->input = input;
+    ws->zeros.assign(cin, 0.0f);
+    ws->taps.resize(static_cast<size_t>(rows) * taps);
+    const float** t = ws->taps.data();
+    for (int p = 0; p < rows; ++p) {
+      const int oy = p / out.width, ox = p % out.width;
+      for (int ky = 0; ky < conv.kernel_h; ++ky) {
+        const int iy = oy * conv.stride_h - conv.pad_h + ky;
+        for (int kx = 0; kx < conv.kernel_w; ++kx) {
+          const int ix = ox * conv.stride_w - conv.pad_w + kx;
+          const bool inside = p < pixels && iy >= 0 && iy < in.height && ix >= 0 && ix < in.width;
+          *t++ =
+              inside ? input + (static_cast<size_t>(iy) * in.width + ix) * cin : ws->zeros.data();
+        }
+      }
+    }
+  }
   for (int p = 0; p < packed.panels; ++p) {
-    const float* panel = &packed.weight[static_cast<size_t>(p) * k * kPanel];
-    const float* bias = &packed.bias[p * kPanel];
+    const float* panel = &packed.weight[static_cast<size_t>(p) * packed.k * kPanel];
     const int col0 = p * kPanel;
     const int ncols = std::min(kPanel, out.channels - col0);
     for (int r = 0; r < pixels; r += kRows) {
-      MicroKernel4x8(k, cols + static_cast<size_t>(r) * k, k, panel, bias,
-                     output + static_cast<size_t>(r) * out.channels + col0, out.channels,
-                     std::min(kRows, pixels - r), ncols, fuse_relu);
+      IndirectKernel4x8(taps, cin, &ws->taps[static_cast<size_t>(r) * taps], panel,
+                        &packed.bias[col0], output + static_cast<size_t>(r) * out.channels + col0,
+                        out.channels, std::min(kRows, pixels - r), ncols, fuse_relu);
     }
   }
 }

@@ -11,19 +11,34 @@
 namespace digits {
 namespace kernels {
 
-// Convolution as im2col + GEMM. The weights are packed once into panels of 8 output channels,
-// [K = kh*kw*cin][8] each, zero padded, so the micro-kernel reads them contiguously.
+// Convolution as an indirect GEMM (XNNPACK's scheme: no im2col copy; the micro-kernel reads
+// each kernel tap's `cin` channels straight from the HWC input through a table of pointers), or,
+// for 3x3 / stride 1 / padding 1 layers with cin a multiple of 4, as Winograd F(2x2, 3x3):
+// 16 GEMMs over 4x4 input tiles, 2.25x fewer multiplications than the direct form.
+// The weights are packed once into panels of 8 output channels, [K = kh*kw*cin][8] each, zero
+// padded, so the micro-kernel reads them contiguously.
 struct PackedConv {
   int k = 0;                  // kh * kw * cin
   int panels = 0;             // ceil(cout / 8)
   std::vector<float> weight;  // panels * k * 8
   std::vector<float> bias;    // panels * 8
+  // Winograd layers: U = G g G^T for the 16 points xi, [16][panels][cin][8]; else empty.
+  std::vector<float> winograd;
 };
 PackedConv PackConv(const Layer& conv);
 
-// `scratch` holds the im2col matrix; it grows to its largest size once and is reused.
+// Working memory of one conv layer, owned by its caller and reused across calls: the pointer
+// table (built when the input buffer changes, i.e. once per backend), a zero row for taps
+// outside the input, and the Winograd tile buffers.
+struct ConvWorkspace {
+  const float* input = nullptr;
+  std::vector<const float*> taps;
+  std::vector<float> zeros;
+  std::vector<float> tiles;
+};
+
 void Conv2d(const Layer& conv, const PackedConv& packed, const float* input, float* output,
-            bool fuse_relu, std::vector<float>* scratch);
+            bool fuse_relu, ConvWorkspace* workspace);
 void MaxPool2d(const Layer& pool, const float* input, float* output);
 void GlobalAvgPool(const Shape& input_shape, const float* input, float* output);
 // y = W x + b, W is [out][in].

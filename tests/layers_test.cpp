@@ -185,6 +185,26 @@ TEST(Layers, Conv2dMatchesReferenceOnRandomShapes) {
   }
 }
 
+TEST(Layers, Conv3x3WinogradShapesMatchReference) {
+  std::mt19937 rng(7);
+  const int shapes[][4] = {{8, 8, 5, 5},   {16, 16, 14, 14}, {32, 20, 14, 14}, {48, 64, 7, 7},
+                           {64, 80, 7, 7}, {4, 19, 6, 9},    {12, 3, 1, 1},    {8, 13, 2, 3}};
+  for (const auto& sh : shapes) {
+    const int cin = sh[0], cout = sh[1], h = sh[2], w = sh[3];
+    const Tensor in = RandomTensor(cin, h, w, &rng);
+    const std::vector<float> weight = test::RandomValues(cout * cin * 9, &rng, 0.5f);
+    const std::vector<float> bias = test::RandomValues(cout, &rng);
+    const json spec = {{"type", "conv2d"},     {"name", "conv"},   {"in_channels", cin},
+                       {"out_channels", cout}, {"kernel", {3, 3}}, {"stride", {1, 1}},
+                       {"padding", {1, 1}}};
+    const std::string what = "winograd conv " + std::to_string(cin) + "x" + std::to_string(h) +
+                             "x" + std::to_string(w) + " -> " + std::to_string(cout);
+    CheckLayer(spec, {{"conv.weight", {cout, cin, 3, 3}, weight}, {"conv.bias", {cout}, bias}}, in,
+               RefConv(in, weight, bias, cout, 3, 3, 1, 1, 1, 1), &rng, what);
+    if (HasFatalFailure()) return;
+  }
+}
+
 TEST(Layers, MaxPoolMatchesReferenceOnRandomShapes) {
   std::mt19937 rng(2);
   for (int trial = 0; trial < 40; ++trial) {
