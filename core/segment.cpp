@@ -9,9 +9,27 @@ namespace digits {
 namespace {
 
 struct Group {
-  float x0, x1;
+  float x0, x1, y0, y1;
   std::vector<int> strokes;
 };
+
+void Absorb(Group* into, Group* from) {
+  into->x0 = std::min(into->x0, from->x0);
+  into->x1 = std::max(into->x1, from->x1);
+  into->y0 = std::min(into->y0, from->y0);
+  into->y1 = std::max(into->y1, from->y1);
+  into->strokes.insert(into->strokes.end(), from->strokes.begin(), from->strokes.end());
+}
+
+// Smallest distance between the two groups' points.
+float GroupDistance(const std::vector<Stroke>& strokes, const Group& a, const Group& b) {
+  float best = INFINITY;
+  for (int i : a.strokes)
+    for (const Point& p : strokes[i])
+      for (int j : b.strokes)
+        for (const Point& q : strokes[j]) best = std::min(best, std::hypot(p.x - q.x, p.y - q.y));
+  return best;
+}
 
 // Union-find over stroke indices.
 int Find(std::vector<int>& parent, int i) {
@@ -19,33 +37,56 @@ int Find(std::vector<int>& parent, int i) {
   return i;
 }
 
-// Joins strokes that touch: every stroke is sampled along its length into cells of `cell` units,
-// and two strokes that share a cell are one digit (a 4's bar meeting its stem, a 5's flag on its
-// body, a 7's crossbar). The samples are capped, so a pathological drawing costs bounded time.
-void JoinTouchingStrokes(const std::vector<Stroke>& strokes, float cell, std::vector<int>* parent) {
+// Joins strokes that come within `reach` of each other: a 4's bar meeting its stem, a 5's flag on
+// its body, a 7's crossbar. Every stroke is sampled along its length (spacing reach / 2) into a
+// grid of reach-sized cells; samples of different strokes in neighbouring cells closer than
+// `reach` join their strokes. The samples (200k) and the samples kept per cell (8) are capped, so
+// a pathological drawing costs bounded time.
+void JoinTouchingStrokes(const std::vector<Stroke>& strokes, float reach,
+                         std::vector<int>* parent) {
   constexpr double kMaxSamples = 200000;
+  constexpr size_t kPerCell = 8;
   double length = 0.0;
-  for (const Stroke& s : strokes)
+  float x0 = INFINITY, y0 = INFINITY;
+  for (const Stroke& s : strokes) {
     for (size_t k = 0; k + 1 < s.size(); ++k) {
       length += std::hypot(s[k + 1].x - s[k].x, s[k + 1].y - s[k].y);
     }
-  const double step = std::max(0.5 * cell, length / kMaxSamples);
-  cell = static_cast<float>(std::max<double>(cell, 2.0 * step));
-  float x0 = INFINITY, y0 = INFINITY;
-  for (const Stroke& s : strokes)
     for (const Point& p : s) {
       x0 = std::min(x0, p.x);
       y0 = std::min(y0, p.y);
     }
+  }
+  const double step = std::max(0.5 * reach, length / kMaxSamples);
+  const float cell = std::max(reach, static_cast<float>(2.0 * step));
   // Cell index along one axis, from the drawing's corner, saturated to 31 bits.
   auto index = [cell](float v, float origin) {
-    return static_cast<uint64_t>(std::min(std::floor((v - origin) / cell), 2147483647.0f));
+    return static_cast<int64_t>(std::min(std::floor((v - origin) / cell), 2147483646.0f));
   };
-  std::unordered_map<uint64_t, int> owner;  // cell -> a stroke that passes through it
+  struct Sample {
+    float x, y;
+    int stroke;
+  };
+  std::unordered_map<uint64_t, std::vector<Sample>> grid;
+  auto key = [](int64_t cx, int64_t cy) {
+    return (static_cast<uint64_t>(cx) << 32) | static_cast<uint64_t>(cy);
+  };
   auto visit = [&](int s, float x, float y) {
-    const uint64_t key = (index(x, x0) << 32) | index(y, y0);
-    auto [it, inserted] = owner.emplace(key, s);
-    if (!inserted) (*parent)[Find(*parent, s)] = Find(*parent, it->second);
+    const int64_t cx = index(x, x0), cy = index(y, y0);
+    for (int64_t dy = -1; dy <= 1; ++dy)
+      for (int64_t dx = -1; dx <= 1; ++dx) {
+        if (cx + dx < 0 || cy + dy < 0) continue;
+        auto it = grid.find(key(cx + dx, cy + dy));
+        if (it == grid.end()) continue;
+        for (const Sample& other : it->second) {
+          if (Find(*parent, other.stroke) == Find(*parent, s)) continue;
+          if (std::hypot(other.x - x, other.y - y) <= reach) {
+            (*parent)[Find(*parent, s)] = Find(*parent, other.stroke);
+          }
+        }
+      }
+    std::vector<Sample>& here = grid[key(cx, cy)];
+    if (here.size() < kPerCell) here.push_back({x, y, s});
   };
   for (size_t s = 0; s < strokes.size(); ++s) {
     const Stroke& stroke = strokes[s];
@@ -82,13 +123,15 @@ std::vector<std::vector<int>> SplitIntoDigits(const std::vector<Stroke>& strokes
     const int root = Find(parent, static_cast<int>(s));
     if (group_of[root] < 0) {
       group_of[root] = static_cast<int>(groups.size());
-      groups.push_back({INFINITY, -INFINITY, {}});
+      groups.push_back({INFINITY, -INFINITY, INFINITY, -INFINITY, {}});
     }
     Group& g = groups[group_of[root]];
     g.strokes.push_back(static_cast<int>(s));
     for (const Point& p : strokes[s]) {
       g.x0 = std::min(g.x0, p.x);
       g.x1 = std::max(g.x1, p.x);
+      g.y0 = std::min(g.y0, p.y);
+      g.y1 = std::max(g.y1, p.y);
     }
   }
 
@@ -115,14 +158,33 @@ std::vector<std::vector<int>> SplitIntoDigits(const std::vector<Stroke>& strokes
     for (size_t i = 0; i < groups.size(); ++i)
       for (size_t j = i + 1; j < groups.size(); ++j) {
         if (!same_digit(groups[i], groups[j])) continue;
-        groups[i].x0 = std::min(groups[i].x0, groups[j].x0);
-        groups[i].x1 = std::max(groups[i].x1, groups[j].x1);
-        groups[i].strokes.insert(groups[i].strokes.end(), groups[j].strokes.begin(),
-                                 groups[j].strokes.end());
+        Absorb(&groups[i], &groups[j]);
         groups.erase(groups.begin() + j);
         merged = true;
         j = i;  // rescan from i + 1
       }
+  }
+  // A piece under 30% of the writing's height is no digit by itself (a 5's flag that does not
+  // quite meet its body): it joins the group whose ink is nearest. Point-pair distances cost
+  // O(points^2), so this runs only for drawings of at most kMaxGroups pieces (a long number).
+  constexpr size_t kMaxGroups = 64;
+  const float min_height = 0.3f * height;
+  for (bool moved = groups.size() <= kMaxGroups; moved && groups.size() > 1;) {
+    moved = false;
+    for (size_t i = 0; i < groups.size(); ++i) {
+      if (groups[i].y1 - groups[i].y0 >= min_height) continue;
+      size_t nearest = i;
+      float best = INFINITY;
+      for (size_t j = 0; j < groups.size(); ++j) {
+        if (j == i) continue;
+        const float d = GroupDistance(strokes, groups[i], groups[j]);
+        if (d < best) best = d, nearest = j;
+      }
+      Absorb(&groups[nearest], &groups[i]);
+      groups.erase(groups.begin() + i);
+      moved = true;
+      break;
+    }
   }
   std::sort(groups.begin(), groups.end(),
             [](const Group& a, const Group& b) { return a.x0 + a.x1 < b.x0 + b.x1; });

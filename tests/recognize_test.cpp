@@ -68,10 +68,18 @@ TEST(Recognize, StrokeFixtureAccuracy) {
 }
 
 // Numbers of 2-6 digits composed from fixture digits: each scaled to a common height (+-15%),
-// placed left to right with gaps of 0.1-0.6 heights and baselines jittered by +-15%.
+// placed left to right with gaps of 0.1-0.6 heights and baselines jittered by +-15%. The digits
+// are drawn from the faithfully traced part of the fixture (its own score iou_fit >= 0.75, 1116 of
+// 1200; tests/data/strokes/README.md): the tracer breaks some faint strokes into pieces and fills
+// in loops, which says nothing about reading a number a person drew.
 TEST(Recognize, NumbersAreReadLeftToRight) {
   std::unique_ptr<Recognizer> r = Load(BackendKind::kBuiltin);
   ASSERT_TRUE(r);
+  std::vector<test::FixtureDigit> faithful;
+  for (const test::FixtureDigit& d : Fixture()) {
+    if (d.iou_fit >= 0.75f) faithful.push_back(d);
+  }
+  ASSERT_GE(faithful.size(), 1000u);
   std::mt19937 rng(2024);
   std::uniform_real_distribution<float> unit(0.0f, 1.0f);
   const int count = 300;
@@ -83,7 +91,7 @@ TEST(Recognize, NumbersAreReadLeftToRight) {
     float x = 50.0f;
     const float height = 60.0f + 100.0f * unit(rng);
     for (int k = 0; k < length; ++k) {
-      const FixtureDigit& d = Fixture()[rng() % Fixture().size()];
+      const FixtureDigit& d = faithful[rng() % faithful.size()];
       expected += std::to_string(d.label);
       const Box b = StrokesBox(d.strokes);
       const float h = height * (0.85f + 0.3f * unit(rng));
@@ -101,6 +109,9 @@ TEST(Recognize, NumbersAreReadLeftToRight) {
     ASSERT_TRUE(r->RecognizeStrokes(strokes, options, &result).ok());
     exact += result.text == expected;
     split_right += result.digits.size() == expected.size();
+    if (result.digits.size() != expected.size() && n + 1 - split_right <= 10) {
+      std::printf("split wrong: %s read as %s\n", expected.c_str(), result.text.c_str());
+    }
   }
   std::printf("numbers: %d of %d read exactly, %d of %d split into the right number of digits\n",
               exact, count, split_right, count);

@@ -69,6 +69,7 @@ namespace digits::test {
 struct FixtureDigit {
   int index = 0, label = 0;
   float scale = 1.0f, dx = 0.0f, dy = 0.0f;  // canvas = scale * mnist + (dx, dy)
+  float iou_fit = 0.0f;  // how faithfully the strokes trace the original (the fixture's own score)
   std::vector<Stroke> strokes;
 };
 
@@ -95,6 +96,7 @@ inline std::vector<FixtureDigit> LoadStrokeFixture() {
     digit.scale = d["transform"][0].get<float>();
     digit.dx = d["transform"][1].get<float>();
     digit.dy = d["transform"][2].get<float>();
+    digit.iou_fit = d["iou_fit"].get<float>();
     digit.strokes = StrokesFromJson(d["strokes"]);
     digits.push_back(std::move(digit));
   }
