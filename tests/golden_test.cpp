@@ -20,6 +20,13 @@ json ReadJson(const std::string& path) {
   return json::parse(f, nullptr, false);
 }
 
+// The golden file names its model: the test models live in tests/data, the shipped one in model/.
+std::string ModelPath(const json& golden) {
+  const std::string name = golden["model"].get<std::string>();
+  const std::string test_model = std::string(DIGITS_TEST_DATA "/") + name;
+  return std::ifstream(test_model).good() ? test_model : std::string(DIGITS_MODEL_DIR "/") + name;
+}
+
 class Golden : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(Golden, BackendsMatchPyTorchLogits) {
@@ -27,9 +34,7 @@ TEST_P(Golden, BackendsMatchPyTorchLogits) {
   const json golden = ReadJson(dir + GetParam() + ".golden.json");
   ASSERT_TRUE(golden.is_object()) << "golden file is not JSON";
   Network net;
-  const std::string model = golden["model"].get<std::string>();
-  const std::string model_path = (model.find('/') == std::string::npos ? dir : "") + model;
-  const Status s = LoadNetworkFile(model_path, &net);
+  const Status s = LoadNetworkFile(ModelPath(golden), &net);
   ASSERT_TRUE(s.ok()) << s.message();
   ASSERT_GE(golden["cases"].size(), 3u);
 
@@ -68,9 +73,7 @@ TEST_P(Golden, GradCamMatchesPyTorch) {
   const json golden = ReadJson(dir + GetParam() + ".golden.json");
   ASSERT_TRUE(golden.is_object()) << "golden file is not JSON";
   Network net;
-  const std::string model = golden["model"].get<std::string>();
-  const std::string model_path = (model.find('/') == std::string::npos ? dir : "") + model;
-  ASSERT_TRUE(LoadNetworkFile(model_path, &net).ok());
+  ASSERT_TRUE(LoadNetworkFile(ModelPath(golden), &net).ok());
   int checked = 0;
   for (BackendKind kind : {BackendKind::kBuiltin, BackendKind::kXnnpack}) {
     if (!BackendAvailable(kind)) continue;
@@ -104,7 +107,9 @@ TEST_P(Golden, GradCamMatchesPyTorch) {
   EXPECT_GE(checked, 6) << "the golden file should hold Grad-CAM maps";
 }
 
-INSTANTIATE_TEST_SUITE_P(TestModels, Golden, ::testing::Values("tiny", "tiny_gap", "tiny_gap_f16"));
+INSTANTIATE_TEST_SUITE_P(TestModels, Golden,
+                         ::testing::Values("tiny", "tiny_gap", "tiny_gap_f16", "digits",
+                                           "digits_f16"));
 
 }  // namespace
 }  // namespace digits

@@ -2,7 +2,7 @@
 // same numbers as the native backends, and reports bad input as an error instead of aborting.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
@@ -18,11 +18,13 @@ async function loadModule() {
   return createDigitsModule({ wasmBinary });
 }
 
-for (const name of ['tiny', 'tiny_gap', 'tiny_gap_f16']) {
+for (const name of ['tiny', 'tiny_gap', 'tiny_gap_f16', 'digits', 'digits_f16']) {
   test(`wasm logits match PyTorch golden (${name})`, async () => {
     const Module = await loadModule();
     const golden = JSON.parse(readFileSync(path.join(dataDir, `${name}.golden.json`), 'utf8'));
-    const model = readFileSync(path.join(dataDir, golden.model));
+    // The test models live in tests/data, the shipped one in model/ (beside DIGITS_MODEL).
+    const local = path.join(dataDir, golden.model);
+    const model = readFileSync(existsSync(local) ? local : path.join(path.dirname(process.env.DIGITS_MODEL), golden.model));
     const recognizer = new Module.Recognizer(new Uint8Array(model));
     assert.equal(recognizer.error(), '');
     assert.ok(golden.cases.length >= 3);

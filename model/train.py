@@ -1,0 +1,497 @@
+#!/usr/bin/python3
+"""Train the digits recognizer on MNIST (PyTorch, CPU).
+
+    /usr/bin/python3 model/train.py --data ../shared/data/mnist            # the shipped model
+    /usr/bin/python3 model/train.py --resume                                # continue after a stop
+    /usr/bin/python3 model/train.py --smoke                                 # CI: < 1 minute
+
+Reads the MNIST idx .gz files (md5-checked), holds out a fixed 6000-image validation split from
+the 60000 training images (model/mnist.py: split_indices), trains with batched on-the-fly
+augmentation (rotation, scale, translation, elastic warp, stroke thickness, Gaussian noise),
+BatchNorm, dropout, a one-cycle LR schedule (or ReduceLROnPlateau), early stopping on the
+validation loss, and a checkpoint each epoch (model/checkpoints/last.pt, best.pt by validation
+accuracy).  The test set is evaluated once, at the end, with the best checkpoint.
+
+Outputs (in --out, default model/): training_curves.png, confusion_matrix.png,
+training_summary.json (numbers, timings, command); checkpoints in --checkpoints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import shutil
+import sys
+import time
+from collections import OrderedDict
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mnist  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+MEAN, STD = 0.1307, 0.3081
+
+
+# --------------------------------------------------------------------------------------------
+# networks (only layers the core supports; BN is folded at export, dropout vanishes at export)
+# --------------------------------------------------------------------------------------------
+
+def _cbr(i, name, cin, cout, k=3, p=1):
+    return [(f"conv{i}", nn.Conv2d(cin, cout, k, 1, p, bias=False)),
+            (f"bn{i}", nn.BatchNorm2d(cout)),
+            (f"relu{i}", nn.ReLU(inplace=False))]
+
+
+DEFAULT_WIDTHS = (16, 32, 48, 64, 96)
+
+
+def digits_net(dropout=0.2, widths=DEFAULT_WIDTHS):
+    """28x28 -> conv 16 -> pool 14 -> conv 32 -> conv 48 -> pool 7 -> conv 64 -> conv 96 (Grad-CAM,
+    7x7) -> global average pool -> dropout -> dense 10 (default widths)."""
+    w1, w2, w3, w4, w5 = widths
+    layers = []
+    layers += _cbr(1, "", 1, w1)
+    layers += [("pool1", nn.MaxPool2d(2, 2))]
+    layers += _cbr(2, "", w1, w2)
+    layers += _cbr(3, "", w2, w3)
+    layers += [("pool2", nn.MaxPool2d(2, 2))]
+    layers += _cbr(4, "", w3, w4)
+    layers += _cbr(5, "", w4, w5)
+    layers += [("gap", nn.AdaptiveAvgPool2d(1)), ("flatten", nn.Flatten()),
+               ("dropout", nn.Dropout(dropout)), ("fc", nn.Linear(w5, 10))]
+    return nn.Sequential(OrderedDict(layers))
+
+
+def keras_cnn():
+    """The product brief's Keras baseline: Conv32-Conv64-MaxPool-Dropout0.25-Dense128-
+    Dropout0.5-Dense10 (3x3 valid convs, as in the Keras MNIST example)."""
+    return nn.Sequential(OrderedDict([
+        ("conv1", nn.Conv2d(1, 32, 3)), ("relu1", nn.ReLU()),
+        ("conv2", nn.Conv2d(32, 64, 3)), ("relu2", nn.ReLU()),
+        ("pool", nn.MaxPool2d(2)), ("drop1", nn.Dropout(0.25)),
+        ("flatten", nn.Flatten()),
+        ("fc1", nn.Linear(64 * 12 * 12, 128)), ("relu3", nn.ReLU()),
+        ("drop2", nn.Dropout(0.5)), ("fc2", nn.Linear(128, 10)),
+    ]))
+
+
+ARCHS = {"digits": digits_net, "keras": keras_cnn}
+
+
+def build_model(arch="digits", **kw):
+    return ARCHS[arch](**kw)
+
+
+def count_params(model):
+    return sum(p.numel() for p in model.parameters())
+
+
+def count_macs(model, shape=(1, 1, 28, 28)):
+    macs = 0
+    hooks = []
+
+    def conv_hook(m, i, o):
+        nonlocal macs
+        macs += o.numel() * (m.in_channels // m.groups) * m.kernel_size[0] * m.kernel_size[1]
+
+    def lin_hook(m, i, o):
+        nonlocal macs
+        macs += m.in_features * m.out_features
+
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            hooks.append(m.register_forward_hook(conv_hook))
+        elif isinstance(m, nn.Linear):
+            hooks.append(m.register_forward_hook(lin_hook))
+    was = model.training
+    model.eval()
+    with torch.no_grad():
+        model(torch.zeros(shape))
+    model.train(was)
+    for h in hooks:
+        h.remove()
+    return macs
+
+
+# --------------------------------------------------------------------------------------------
+# batched augmentation (torch ops on a whole batch; pixels in [0,1], 0 = background)
+# --------------------------------------------------------------------------------------------
+
+class AugConfig:
+    rotate_deg = 15.0      # uniform +-15 degrees
+    scale = 0.10           # digit size x U(0.9, 1.1)
+    shift = 0.10           # translation U(-10%, +10%) of the image size, each axis
+    elastic_p = 0.5        # fraction of samples with a smooth random warp
+    elastic_px = 1.0       # std of the warp's control-point displacement, in pixels
+    thick_p = 0.3          # fraction with stroke-thickness change (half thicker, half thinner)
+    noise_p = 0.5          # fraction with additive Gaussian noise
+    noise_sigma = 0.05
+
+
+def augment(x: torch.Tensor, g: torch.Generator, cfg=AugConfig) -> torch.Tensor:
+    B = x.shape[0]
+    u = lambda *s: torch.rand(*s, generator=g)  # noqa: E731
+
+    # stroke thickness: blend with a 3x3 max (dilation) or min (erosion) by a random amount
+    if cfg.thick_p > 0:
+        sel = u(B) < cfg.thick_p
+        dil = u(B) < 0.5
+        dil_amt = 0.3 + 0.7 * u(B)
+        ero_amt = 0.2 + 0.3 * u(B)
+        mx = F.max_pool2d(x, 3, 1, 1)
+        mn = -F.max_pool2d(-x, 3, 1, 1)
+        t_d = (sel & dil).float() * dil_amt
+        t_e = (sel & ~dil).float() * ero_amt
+        x = x + t_d.view(B, 1, 1, 1) * (mx - x) + t_e.view(B, 1, 1, 1) * (mn - x)
+
+    # affine: p_out = s R(a) p_in + t  ->  sampling grid p_in = A p_out - A t, A = R(-a)/s
+    a = (u(B) * 2 - 1) * math.radians(cfg.rotate_deg)
+    s = 1 + (u(B) * 2 - 1) * cfg.scale
+    t = (u(B, 2) * 2 - 1) * (2 * cfg.shift)  # normalized coords span 2 for the full image
+    cos, sin = torch.cos(a) / s, torch.sin(a) / s
+    A = torch.stack([torch.stack([cos, sin], 1), torch.stack([-sin, cos], 1)], 1)  # B,2,2
+    b = -(A @ t.unsqueeze(2)).squeeze(2)
+    theta = torch.cat([A, b.unsqueeze(2)], 2)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    if cfg.elastic_p > 0:
+        sel = (u(B) < cfg.elastic_p).float().view(B, 1, 1, 1)
+        coarse = torch.randn(B, 2, 4, 4, generator=g) * (cfg.elastic_px * 2 / x.shape[-1])
+        field = F.interpolate(coarse, size=x.shape[-2:], mode="bicubic", align_corners=True)
+        grid = grid + (field * sel).permute(0, 2, 3, 1)
+    x = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+    if cfg.noise_p > 0:
+        sel = (u(B) < cfg.noise_p).float().view(B, 1, 1, 1)
+        x = x + sel * cfg.noise_sigma * torch.randn(x.shape, generator=g)
+    return x.clamp_(0.0, 1.0)
+
+
+def normalize(x):
+    return (x - MEAN) / STD
+
+
+# --------------------------------------------------------------------------------------------
+# data
+# --------------------------------------------------------------------------------------------
+
+def load_data(data_dir, smoke=False):
+    d = mnist.load_or_exit(data_dir)
+    tr_idx, va_idx = mnist.split_indices()
+    X = torch.from_numpy(d["train_images"].copy()).unsqueeze(1)  # uint8 N,1,28,28
+    Y = torch.from_numpy(d["train_labels"].astype(np.int64))
+    Xt = torch.from_numpy(d["test_images"].copy()).unsqueeze(1)
+    Yt = torch.from_numpy(d["test_labels"].astype(np.int64))
+    tr_idx, va_idx = torch.from_numpy(tr_idx), torch.from_numpy(va_idx)
+    if smoke:
+        tr_idx, va_idx = tr_idx[:2048], va_idx[:1000]
+        Xt, Yt = Xt[:1000], Yt[:1000]
+    return {"train": (X[tr_idx], Y[tr_idx]), "val": (X[va_idx], Y[va_idx]), "test": (Xt, Yt)}
+
+
+def to_float(xb):
+    return xb.float().div_(255.0)
+
+
+@torch.no_grad()
+def evaluate(model, X, Y, bs=1000, channels_last=True):
+    model.eval()
+    tot_loss, preds, probs = 0.0, [], []
+    for i in range(0, len(X), bs):
+        x = normalize(to_float(X[i:i + bs]))
+        if channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        out = model(x)
+        tot_loss += F.cross_entropy(out, Y[i:i + bs], reduction="sum").item()
+        p = out.softmax(1)
+        preds.append(p.argmax(1))
+        probs.append(p)
+    pred = torch.cat(preds)
+    return {"loss": tot_loss / len(X), "acc": (pred == Y).float().mean().item(),
+            "errors": int((pred != Y).sum()), "pred": pred, "probs": torch.cat(probs)}
+
+
+# --------------------------------------------------------------------------------------------
+# plots
+# --------------------------------------------------------------------------------------------
+
+def plot_curves(history, path, title):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    ep = [h["epoch"] for h in history]
+    fig, ax = plt.subplots(1, 3, figsize=(15, 4))
+    ax[0].plot(ep, [h["train_loss"] for h in history], "o-", label="train (augmented)")
+    ax[0].plot(ep, [h["val_loss"] for h in history], "o-", label="validation")
+    ax[0].set_yscale("log")
+    ax[0].set_title("loss")
+    ax[1].plot(ep, [100 * h["train_acc"] for h in history], "o-", label="train (augmented)")
+    ax[1].plot(ep, [100 * h["val_acc"] for h in history], "o-", label="validation")
+    ax[1].set_ylim(97, 100)
+    ax[1].set_title("accuracy %")
+    ax[2].plot(ep, [h["lr"] for h in history], "o-")
+    ax[2].set_title("learning rate (end of epoch)")
+    for a in ax:
+        a.set_xlabel("epoch")
+        a.grid(alpha=0.3)
+    ax[0].legend()
+    ax[1].legend()
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def plot_confusion(y_true, y_pred, path, title):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    cm = np.zeros((10, 10), dtype=np.int64)
+    for t, p in zip(np.asarray(y_true), np.asarray(y_pred)):
+        cm[t, p] += 1
+    fig, ax = plt.subplots(figsize=(7, 6))
+    off = cm.copy()
+    np.fill_diagonal(off, 0)
+    im = ax.imshow(off, cmap="Reds")
+    for i in range(10):
+        for j in range(10):
+            ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=8,
+                    color="black" if i != j else "gray")
+    ax.set_xticks(range(10))
+    ax.set_yticks(range(10))
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title)
+    fig.colorbar(im, ax=ax, label="errors (off-diagonal)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return cm
+
+
+# --------------------------------------------------------------------------------------------
+# training
+# --------------------------------------------------------------------------------------------
+
+def parse_args(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", default=mnist.DEFAULT_DATA, help="MNIST idx .gz dir (with md5sums)")
+    ap.add_argument("--arch", default="digits", choices=sorted(ARCHS))
+    ap.add_argument("--epochs", type=int, default=40)
+    ap.add_argument("--batch-size", type=int, default=128)
+    ap.add_argument("--lr", type=float, default=3e-3, help="peak LR (one-cycle) / start LR (plateau)")
+    ap.add_argument("--weight-decay", type=float, default=1e-2, help="AdamW decoupled weight decay")
+    ap.add_argument("--dropout", type=float, default=0.2)
+    ap.add_argument("--widths", default=",".join(map(str, DEFAULT_WIDTHS)),
+                    help="digits net: channels of the 5 convs")
+    ap.add_argument("--schedule", default="onecycle", choices=["onecycle", "plateau"])
+    ap.add_argument("--patience", type=int, default=8, help="early stopping: epochs without a "
+                    "new best validation loss (one-cycle: counted in the second half only)")
+    ap.add_argument("--no-augment", action="store_true")
+    ap.add_argument("--stroke-p", type=float, default=0.0,
+                    help="fraction of training samples shown as stroke renders (skeleton redrawn "
+                         "with a uniform pen, the look of the canvas path; model/stroke_render.py)")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=1, help="torch threads; 1 is much faster "
+                    "than 2 when other processes share the 2 cores (OpenMP barriers)")
+    ap.add_argument("--out", default=None, help="plots/summary dir (default model/, or a temp "
+                    "dir with --smoke)")
+    ap.add_argument("--checkpoints", default=None, help="default OUT/checkpoints")
+    ap.add_argument("--resume", action="store_true", help="continue from CHECKPOINTS/last.pt")
+    ap.add_argument("--smoke", action="store_true", help="tiny subset, 1 short epoch (CI)")
+    ap.add_argument("--subset", type=int, default=0, help="train on the first N images of the "
+                    "training split only (quick experiments)")
+    ap.add_argument("--stop-after", type=int, default=0, help="end this invocation after N epochs "
+                    "(simulates an interruption; continue with --resume)")
+    ap.add_argument("--tag", default="", help="prefix for output file names (baselines)")
+    return ap.parse_args(argv)
+
+
+def is_tty():
+    return sys.stderr.isatty()
+
+
+def train(args):
+    from tqdm import tqdm
+
+    t_start = time.time()
+    if args.smoke:
+        args.epochs = 1
+        if args.out is None:
+            args.out = os.path.join("/tmp", "digits-smoke")
+    if args.out is None:
+        args.out = HERE
+    ckdir = args.checkpoints or os.path.join(args.out, "checkpoints")
+    os.makedirs(args.out, exist_ok=True)
+    os.makedirs(ckdir, exist_ok=True)
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    np.random.seed(args.seed)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+
+    data = load_data(args.data, smoke=args.smoke)
+    Xtr, Ytr = data["train"]
+    if args.subset:
+        Xtr, Ytr = Xtr[:args.subset], Ytr[:args.subset]
+    Xstroke = None
+    if args.stroke_p > 0:
+        from stroke_render import stroke_renders
+        t_render = time.time()
+        Xstroke = torch.from_numpy(stroke_renders(Xtr.squeeze(1).numpy(), seed=args.seed)).unsqueeze(1)
+        print(f"stroke renders of {len(Xtr)} training images: {time.time() - t_render:.0f} s",
+              flush=True)
+    Xva, Yva = data["val"]
+    print(f"data: train {len(Xtr)}, validation {len(Xva)}, test {len(data['test'][0])}"
+          f"{' (smoke subset)' if args.smoke else ''}", flush=True)
+
+    kw = ({"dropout": args.dropout, "widths": tuple(int(w) for w in args.widths.split(","))}
+          if args.arch == "digits" else {})
+    model = build_model(args.arch, **kw).to(memory_format=torch.channels_last)
+    params, macs = count_params(model), count_macs(model)
+    print(f"model {args.arch}: {params} parameters, {macs} MACs", flush=True)
+
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    steps = math.ceil(len(Xtr) / args.batch_size)
+    if args.schedule == "onecycle":
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, epochs=args.epochs,
+                                                    steps_per_epoch=steps, pct_start=0.25,
+                                                    div_factor=25, final_div_factor=1e3)
+    else:
+        sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.3, patience=3)
+
+    history, start_epoch = [], 0
+    best = {"val_acc": -1.0, "val_loss": float("inf"), "epoch": -1}
+    best_loss, bad_epochs = float("inf"), 0
+    last_path, best_path = os.path.join(ckdir, "last.pt"), os.path.join(ckdir, "best.pt")
+    if args.resume and os.path.exists(last_path):
+        ck = torch.load(last_path)
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optimizer"])
+        sched.load_state_dict(ck["scheduler"])
+        history, best = ck["history"], ck["best"]
+        start_epoch = ck["epoch"] + 1
+        best_loss, bad_epochs = ck["best_loss"], ck["bad_epochs"]
+        print(f"resumed from {last_path}: epoch {start_epoch} of {args.epochs}", flush=True)
+    elif args.resume:
+        print(f"--resume: no {last_path}, starting from scratch", flush=True)
+
+    stopped_early = False
+    for epoch in range(start_epoch, args.epochs):
+        if bad_epochs >= args.patience:
+            stopped_early = True
+            break
+        t0 = time.time()
+        # every epoch's randomness derives from (seed, epoch): a resumed run is the same run
+        torch.manual_seed(args.seed * 1000 + epoch)
+        g = torch.Generator().manual_seed(args.seed * 1000 + epoch)
+        perm = torch.randperm(len(Xtr), generator=g)
+        model.train()
+        tot_loss, tot_ok, seen = 0.0, 0, 0
+        bar = tqdm(range(steps), desc=f"epoch {epoch + 1}/{args.epochs}", leave=False,
+                   mininterval=1.0 if is_tty() else 60.0,
+                   file=sys.stderr)
+        for it in bar:
+            idx = perm[it * args.batch_size:(it + 1) * args.batch_size]
+            x = to_float(Xtr[idx])
+            y = Ytr[idx]
+            if Xstroke is not None:  # some samples in the canvas path's look
+                sel = torch.rand(len(idx), generator=g) < args.stroke_p
+                x[sel] = to_float(Xstroke[idx][sel])
+            if not args.no_augment:
+                x = augment(x, g)
+            x = normalize(x).contiguous(memory_format=torch.channels_last)
+            out = model(x)
+            loss = F.cross_entropy(out, y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            if args.schedule == "onecycle":
+                sched.step()
+            tot_loss += loss.item() * len(y)
+            tot_ok += (out.argmax(1) == y).sum().item()
+            seen += len(y)
+            if it % 20 == 0:
+                bar.set_postfix(loss=f"{tot_loss / seen:.4f}", acc=f"{tot_ok / seen:.4f}", refresh=False)
+        bar.close()
+        ev = evaluate(model, Xva, Yva)
+        if args.schedule == "plateau":
+            sched.step(ev["loss"])
+        dt = time.time() - t0
+        h = {"epoch": epoch + 1, "lr": opt.param_groups[0]["lr"], "train_loss": tot_loss / seen,
+             "train_acc": tot_ok / seen, "val_loss": ev["loss"], "val_acc": ev["acc"],
+             "val_errors": ev["errors"], "time_s": dt}
+        history.append(h)
+        improved = (ev["acc"] > best["val_acc"]
+                    or (ev["acc"] == best["val_acc"] and ev["loss"] < best["val_loss"]))
+        if improved:
+            best = {"val_acc": ev["acc"], "val_loss": ev["loss"], "epoch": epoch + 1,
+                    "val_errors": ev["errors"]}
+        if ev["loss"] < best_loss:
+            best_loss, bad_epochs = ev["loss"], 0
+        elif args.schedule != "onecycle" or epoch + 1 > args.epochs // 2:
+            # with one-cycle the LR is high in the first half and the validation loss is noisy
+            # there: early stopping only counts epochs of the annealing half
+            bad_epochs += 1
+        print(f"epoch {epoch + 1:3d}/{args.epochs}  lr {h['lr']:.2e}  train loss {h['train_loss']:.4f}"
+              f" acc {100 * h['train_acc']:.2f}%  val loss {ev['loss']:.4f} acc {100 * ev['acc']:.2f}%"
+              f" ({ev['errors']} errors)  {dt:.0f}s{'  *best*' if improved else ''}", flush=True)
+        ck = {"model": model.state_dict(), "optimizer": opt.state_dict(),
+              "scheduler": sched.state_dict(), "epoch": epoch, "history": history, "best": best,
+              "best_loss": best_loss, "bad_epochs": bad_epochs, "args": vars(args),
+              "arch": args.arch, "model_kwargs": kw}
+        torch.save(ck, last_path + ".tmp")
+        os.replace(last_path + ".tmp", last_path)
+        if improved:
+            shutil.copyfile(last_path, best_path)
+        if args.stop_after and epoch + 1 - start_epoch >= args.stop_after and epoch + 1 < args.epochs:
+            print(f"--stop-after {args.stop_after}: stopping after epoch {epoch + 1}", flush=True)
+            return None
+    if bad_epochs >= args.patience and len(history) < args.epochs:
+        stopped_early = True
+    if stopped_early:
+        print(f"early stopping: validation loss did not improve for {args.patience} epochs",
+              flush=True)
+
+    # ---- final report with the best checkpoint (the test set is used here only) ----
+    ck = torch.load(best_path)
+    model.load_state_dict(ck["model"])
+    Xte, Yte = data["test"]
+    ev_val = evaluate(model, Xva, Yva)
+    ev_test = evaluate(model, Xte, Yte)
+    tag = args.tag
+    plot_curves(history, os.path.join(args.out, f"{tag}training_curves.png"),
+                f"{args.arch}: best epoch {best['epoch']}, val acc {100 * ev_val['acc']:.2f}%")
+    cm = plot_confusion(Yte.numpy(), ev_test["pred"].numpy(),
+                        os.path.join(args.out, f"{tag}confusion_matrix.png"),
+                        f"MNIST test: {100 * ev_test['acc']:.2f}% ({ev_test['errors']} errors)")
+    train_time = sum(h["time_s"] for h in history)
+    summary = {
+        "arch": args.arch, "params": params, "macs": macs,
+        "command": "/usr/bin/python3 " + " ".join([os.path.relpath(sys.argv[0])] + sys.argv[1:]),
+        "args": vars(args), "seed": args.seed, "split_seed": mnist.SPLIT_SEED,
+        "epochs_run": len(history), "best_epoch": best["epoch"], "stopped_early": stopped_early,
+        "val_acc": ev_val["acc"], "val_errors": ev_val["errors"],
+        "test_acc": ev_test["acc"], "test_errors": ev_test["errors"],
+        "mean_epoch_s": train_time / max(1, len(history)), "train_time_s": train_time,
+        "wall_time_this_invocation_s": time.time() - t_start,
+        "confusion_matrix": cm.tolist(), "history": history,
+        "torch": torch.__version__, "threads": args.threads, "machine": platform.processor()
+        or platform.machine(),
+    }
+    with open(os.path.join(args.out, f"{tag}training_summary.json"), "w") as f:
+        json.dump(summary, f, indent=1)
+    print(f"best epoch {best['epoch']}: validation {100 * ev_val['acc']:.2f}% ({ev_val['errors']} "
+          f"errors), TEST {100 * ev_test['acc']:.2f}% ({ev_test['errors']} errors); "
+          f"training {train_time / 60:.1f} min, {summary['mean_epoch_s']:.0f} s/epoch", flush=True)
+    return summary
+
+
+if __name__ == "__main__":
+    train(parse_args())
