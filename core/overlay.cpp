@@ -48,14 +48,7 @@ void BlendHeatmaps(const Recognition& result, float zoom, Point origin, Image* c
 
 Image RenderStrokesOverlay(const std::vector<Stroke>& strokes, const Recognition& result,
                            int max_side) {
-  Box b{INFINITY, INFINITY, -INFINITY, -INFINITY};
-  for (const Stroke& s : strokes)
-    for (const Point& p : s) {
-      b.x0 = std::min(b.x0, p.x);
-      b.y0 = std::min(b.y0, p.y);
-      b.x1 = std::max(b.x1, p.x);
-      b.y1 = std::max(b.y1, p.y);
-    }
+  Box b = StrokesBox(strokes);
   if (!(b.x1 >= b.x0)) b = {0, 0, 1, 1};
   const float extent = std::max({b.x1 - b.x0, b.y1 - b.y0, 1e-3f});
   const float margin = 0.15f * extent;

@@ -72,6 +72,18 @@ void RenderStrokes(const std::vector<Stroke>& strokes, const InputMap& map, int 
 
 }  // namespace
 
+Box StrokesBox(const std::vector<Stroke>& strokes) {
+  Box box{INFINITY, INFINITY, -INFINITY, -INFINITY};
+  for (const Stroke& stroke : strokes)
+    for (const Point& p : stroke) {
+      box.x0 = std::min(box.x0, p.x);
+      box.y0 = std::min(box.y0, p.y);
+      box.x1 = std::max(box.x1, p.x);
+      box.y1 = std::max(box.y1, p.y);
+    }
+  return box;
+}
+
 Status ValidateStrokes(const std::vector<Stroke>& strokes) {
   if (strokes.size() > static_cast<size_t>(kMaxStrokes)) {
     return Status::Errorf("too many strokes: %zu (at most %d)", strokes.size(), kMaxStrokes);
@@ -107,14 +119,7 @@ Status PreprocessStrokes(const std::vector<Stroke>& strokes, const InputGeometry
   Preprocessed result;
   const int size = geometry.size;
   result.pixels.assign(static_cast<size_t>(size) * size, 0.0f);
-  Box box{INFINITY, INFINITY, -INFINITY, -INFINITY};
-  for (const Stroke& stroke : strokes)
-    for (const Point& p : stroke) {
-      box.x0 = std::min(box.x0, p.x);
-      box.y0 = std::min(box.y0, p.y);
-      box.x1 = std::max(box.x1, p.x);
-      box.y1 = std::max(box.y1, p.y);
-    }
+  const Box box = StrokesBox(strokes);
   const float extent = std::max(box.x1 - box.x0, box.y1 - box.y0);
   const float magnitude =
       std::max({1.0f, std::fabs(box.x0), std::fabs(box.x1), std::fabs(box.y0), std::fabs(box.y1)});

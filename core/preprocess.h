@@ -56,6 +56,9 @@ struct InputGeometry {
   float pen_width = 2.5f;
 };
 
+// The extent of all points (x0 > x1 when there are none).
+Box StrokesBox(const std::vector<Stroke>& strokes);
+
 // Checks counts, limits and that every coordinate is finite and within kMaxCoordinate.
 Status ValidateStrokes(const std::vector<Stroke>& strokes);
 

@@ -42,21 +42,17 @@ int Find(std::vector<int>& parent, int i) {
 // grid of reach-sized cells; samples of different strokes in neighbouring cells closer than
 // `reach` join their strokes. The samples (200k) and the samples kept per cell (8) are capped, so
 // a pathological drawing costs bounded time.
-void JoinTouchingStrokes(const std::vector<Stroke>& strokes, float reach,
+void JoinTouchingStrokes(const std::vector<Stroke>& strokes, const Box& box, float reach,
                          std::vector<int>* parent) {
   constexpr double kMaxSamples = 200000;
   constexpr size_t kPerCell = 8;
   double length = 0.0;
-  float x0 = INFINITY, y0 = INFINITY;
   for (const Stroke& s : strokes) {
     for (size_t k = 0; k + 1 < s.size(); ++k) {
       length += std::hypot(s[k + 1].x - s[k].x, s[k + 1].y - s[k].y);
     }
-    for (const Point& p : s) {
-      x0 = std::min(x0, p.x);
-      y0 = std::min(y0, p.y);
-    }
   }
+  const float x0 = box.x0, y0 = box.y0;
   const double step = std::max(0.5 * reach, length / kMaxSamples);
   const float cell = std::max(reach, static_cast<float>(2.0 * step));
   // Cell index along one axis, from the drawing's corner, saturated to 31 bits.
@@ -104,18 +100,13 @@ void JoinTouchingStrokes(const std::vector<Stroke>& strokes, float reach,
 }  // namespace
 
 std::vector<std::vector<int>> SplitIntoDigits(const std::vector<Stroke>& strokes) {
-  float y0 = INFINITY, y1 = -INFINITY;
-  for (const Stroke& s : strokes)
-    for (const Point& p : s) {
-      y0 = std::min(y0, p.y);
-      y1 = std::max(y1, p.y);
-    }
-  const float height = std::max(y1 - y0, 0.0f);
+  const Box box = StrokesBox(strokes);
+  const float height = std::max(box.y1 - box.y0, 0.0f);
 
   // Strokes that touch are one digit.
   std::vector<int> parent(strokes.size());
   std::iota(parent.begin(), parent.end(), 0);
-  if (height > 0.0f) JoinTouchingStrokes(strokes, 0.05f * height, &parent);
+  if (height > 0.0f) JoinTouchingStrokes(strokes, box, 0.05f * height, &parent);
   std::vector<Group> groups;
   std::vector<int> group_of(strokes.size(), -1);
   for (size_t s = 0; s < strokes.size(); ++s) {

@@ -35,18 +35,6 @@ std::vector<BackendKind> Backends() {
   return kinds;
 }
 
-Box StrokesBox(const std::vector<Stroke>& strokes) {
-  Box b{INFINITY, INFINITY, -INFINITY, -INFINITY};
-  for (const Stroke& s : strokes)
-    for (const Point& p : s) {
-      b.x0 = std::min(b.x0, p.x);
-      b.y0 = std::min(b.y0, p.y);
-      b.x1 = std::max(b.x1, p.x);
-      b.y1 = std::max(b.y1, p.y);
-    }
-  return b;
-}
-
 TEST(Recognize, StrokeFixtureAccuracy) {
   ASSERT_GE(Fixture().size(), 1000u);
   for (BackendKind kind : Backends()) {

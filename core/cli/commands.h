@@ -2,8 +2,28 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <memory>
+#include <string>
+
+#include "recognizer.h"
 
 namespace digits::cli {
+
+// --backend's value: "xnnpack" or "builtin".
+inline Status ParseBackendOption(const std::string& name, BackendKind* kind) {
+  if (!ParseBackendKind(name, kind)) {
+    return Status::Errorf("unknown backend '%s' (xnnpack or builtin)", name.c_str());
+  }
+  return Status::Ok();
+}
+
+// Loads --model with --backend.
+inline Status OpenRecognizer(const std::string& model, const std::string& backend,
+                             std::unique_ptr<Recognizer>* out) {
+  BackendKind kind;
+  DIGITS_RETURN_IF_ERROR(ParseBackendOption(backend, &kind));
+  return Recognizer::CreateFromFile(model, kind, out);
+}
 
 // Each returns the process exit code through `*exit_code` when its subcommand runs.
 void AddEvalCommand(CLI::App& app, int* exit_code);

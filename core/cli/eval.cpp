@@ -25,12 +25,8 @@ int RunEval(const EvalArgs& args) {
     std::fprintf(stderr, "digits eval: %s\n", s.message().c_str());
     return 1;
   };
-  BackendKind kind;
-  if (!ParseBackendKind(args.backend, &kind)) {
-    return fail(Status::Errorf("unknown backend '%s' (xnnpack or builtin)", args.backend.c_str()));
-  }
   std::unique_ptr<Recognizer> recognizer;
-  Status s = Recognizer::CreateFromFile(args.model, kind, &recognizer);
+  Status s = OpenRecognizer(args.model, args.backend, &recognizer);
   if (!s.ok()) return fail(s);
   MnistImages images;
   std::vector<uint8_t> labels;
@@ -62,12 +58,13 @@ int RunEval(const EvalArgs& args) {
   const double accuracy = count ? 1.0 - static_cast<double>(errors.size()) / count : 0.0;
   const double ms_per_image = count ? 1000.0 * seconds / count : 0.0;
   if (args.json) {
-    nlohmann::json out = {{"accuracy", accuracy},         {"count", count},
-                          {"errors", errors.size()},      {"backend", BackendName(kind)},
-                          {"ms_per_image", ms_per_image}, {"error_indices", errors}};
+    nlohmann::json out = {
+        {"accuracy", accuracy},         {"count", count},
+        {"errors", errors.size()},      {"backend", BackendName(recognizer->backend())},
+        {"ms_per_image", ms_per_image}, {"error_indices", errors}};
     std::printf("%s\n", out.dump().c_str());
   } else {
-    std::printf("backend:      %s\n", BackendName(kind));
+    std::printf("backend:      %s\n", BackendName(recognizer->backend()));
     std::printf("images:       %d\n", count);
     std::printf("errors:       %zu\n", errors.size());
     std::printf("accuracy:     %.2f%%\n", 100.0 * accuracy);

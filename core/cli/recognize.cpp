@@ -29,12 +29,8 @@ int RunRecognize(const RecognizeArgs& args) {
   if (args.strokes.empty() == args.image.empty()) {
     return fail(Status::Error("give exactly one of --strokes FILE.json or --image FILE.png"));
   }
-  BackendKind kind;
-  if (!ParseBackendKind(args.backend, &kind)) {
-    return fail(Status::Errorf("unknown backend '%s' (xnnpack or builtin)", args.backend.c_str()));
-  }
   std::unique_ptr<Recognizer> recognizer;
-  Status s = Recognizer::CreateFromFile(args.model, kind, &recognizer);
+  Status s = OpenRecognizer(args.model, args.backend, &recognizer);
   if (!s.ok()) return fail(s);
 
   RecognizeOptions options;

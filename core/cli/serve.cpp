@@ -39,9 +39,8 @@ int RunServe(const ServeArgs& args) {
     return 1;
   };
   ServiceOptions options;
-  if (!ParseBackendKind(args.backend, &options.backend)) {
-    return fail("unknown backend '" + args.backend + "' (xnnpack or builtin)");
-  }
+  const Status backend = ParseBackendOption(args.backend, &options.backend);
+  if (!backend.ok()) return fail(backend.message());
   if (args.threads < 1 || args.threads > 256) return fail("--threads must be 1..256");
   options.recognizers = args.threads;
   std::unique_ptr<PredictService> service;
