@@ -94,3 +94,38 @@ test('wasm refuses bad drawings with the core message and keeps working', async 
   assert.deepEqual(Array.from(after.digits[0].probabilities), Array.from(before.digits[0].probabilities));
   recognizer.delete();
 });
+
+// The Embind rows of the bad-input table (tests/bad_input_test.cpp has the C++ API's).
+test('wasm bad-input table: every entry gets its error or an empty result, and nothing changes', async () => {
+  const recognizer = await loadRecognizer();
+  const good = pack(fixture.digits[0].strokes);
+  const before = recognizer.recognize(...good, { gradcam: true });
+  const million = new Float32Array(2_000_000).fill(1);
+  const rows = [
+    ['a million points', () => recognizer.recognize(million, new Uint32Array([1_000_000]), {}), /too many points/],
+    ['Inf coordinate', () => recognizer.recognize(new Float32Array([0, 0, Infinity, 1]), new Uint32Array([2]), {}), /not a finite number/],
+    ['too many strokes', () => recognizer.recognize(new Float32Array(0), new Uint32Array(1001), {}), /too many strokes/],
+    ['0x0 image', () => recognizer.recognizeImage(new Uint8Array(0), 0, 0, 1, {}), /out of range/],
+    ['20000x20000 image', () => recognizer.recognizeImage(new Uint8Array(4), 20000, 20000, 1, {}), /out of range/],
+    ['wrong image size', () => recognizer.recognizeImage(new Uint8Array(10), 4, 4, 1, {}), /image data has 10 bytes, 4x4x1 needs 16/],
+    ['5 channels', () => recognizer.recognizeImage(new Uint8Array(5), 1, 1, 5, {}), /out of range/],
+    ['number mode on an image', () => recognizer.recognizeImage(new Uint8Array(16), 4, 4, 1, { mode: 'number' }), /number mode needs strokes/],
+  ];
+  for (const [name, call, expected] of rows) {
+    const out = call();
+    assert.match(out.error ?? '', expected, name);
+  }
+  for (const [name, out] of [
+    ['zero points', recognizer.recognize(new Float32Array(0), new Uint32Array(0), {})],
+    ['empty strokes', recognizer.recognize(new Float32Array(0), new Uint32Array([0, 0]), {})],
+    ['one point', recognizer.recognize(new Float32Array([5, 5]), new Uint32Array([1]), {})],
+    ['1x1 image', recognizer.recognizeImage(new Uint8Array([255]), 1, 1, 1, {})],
+  ]) {
+    assert.equal(out.error, undefined, name);
+    assert.equal(out.empty, true, name);
+  }
+  const after = recognizer.recognize(...good, { gradcam: true });
+  assert.deepEqual(Array.from(after.digits[0].probabilities), Array.from(before.digits[0].probabilities));
+  assert.deepEqual(Array.from(after.digits[0].gradcam.map), Array.from(before.digits[0].gradcam.map));
+  recognizer.delete();
+});
