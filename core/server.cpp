@@ -140,9 +140,10 @@ HttpReply PredictService::Predict(const std::string& content_type, const std::st
                           "': send image/png, image/jpeg or application/json");
   }
   if (body.empty()) return Error(400, "empty request body");
-  Lease recognizer(this);
-  Recognition result;
+  // Decode and validate first: a recognizer is borrowed only for the recognition itself.
   RecognizeOptions options;
+  Image image;
+  std::vector<Stroke> strokes;
   Status s;
   if (IsImageType(type)) {
     const auto* data = reinterpret_cast<const uint8_t*>(body.data());
@@ -152,14 +153,11 @@ HttpReply PredictService::Predict(const std::string& content_type, const std::st
       return Error(413, "image is " + std::to_string(w) + "x" + std::to_string(h) +
                             ", beyond the limit of " + std::to_string(kMaxImagePixels) + " pixels");
     }
-    Image image;
     s = DecodeImage(data, body.size(), &image);
     if (!s.ok()) return Error(400, s.message());
-    s = recognizer->RecognizeImage(image.view(), options, &result);
   } else {
     const json request = json::parse(body, nullptr, /*allow_exceptions=*/false);
     if (request.is_discarded()) return Error(400, "request body is not valid JSON");
-    std::vector<Stroke> strokes;
     s = StrokesFromJson(request, &strokes);
     if (!s.ok()) return Error(400, s.message());
     if (request.contains("mode")) {
@@ -179,8 +177,11 @@ HttpReply PredictService::Predict(const std::string& content_type, const std::st
       const int64_t c = request["class"].get<int64_t>();
       options.gradcam_class = c < -1 || c > 1000000 ? 1000000 : static_cast<int>(c);
     }
-    s = recognizer->RecognizeStrokes(strokes, options, &result);
   }
+  Lease recognizer(this);
+  Recognition result;
+  s = IsImageType(type) ? recognizer->RecognizeImage(image.view(), options, &result)
+                        : recognizer->RecognizeStrokes(strokes, options, &result);
   if (!s.ok()) return Error(400, s.message());
   const int gradcam_size = options.gradcam ? recognizer->network().input.height : 0;
   return {200, "application/json",
