@@ -8,6 +8,7 @@
 
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -120,6 +121,31 @@ void BM_GradCam(benchmark::State& state) {
   }
 }
 
+// Model load (parse, validate, F16 -> F32, weight packing and Winograd transforms), the core's
+// share of a cold start: the F32 file is the baseline, the F16 file is what the site ships.
+void LoadModel(benchmark::State& state, const std::string& path, BackendKind backend) {
+  std::ifstream in(path, std::ios::binary);
+  const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),
+                                   std::istreambuf_iterator<char>());
+  std::unique_ptr<Recognizer> r;
+  for (auto _ : state) {
+    const Status s = Recognizer::Create(bytes.data(), bytes.size(), backend, &r);
+    if (!s.ok()) {
+      state.SkipWithError(s.message().c_str());
+      break;
+    }
+    benchmark::DoNotOptimize(r.get());
+  }
+  state.counters["bytes"] = static_cast<double>(bytes.size());
+}
+void BM_LoadModelBuiltin(benchmark::State& s) {
+  LoadModel(s, g_model, BackendKind::kBuiltin);
+}
+void BM_LoadModelF16Builtin(benchmark::State& s) {
+  const std::string f16 = g_model.substr(0, g_model.rfind(".safetensors")) + "_f16.safetensors";
+  LoadModel(s, f16, BackendKind::kBuiltin);
+}
+
 void Recognize(benchmark::State& state, Recognizer* r, bool gradcam) {
   Fixture& f = Get();
   RecognizeOptions options;
@@ -152,6 +178,8 @@ BENCHMARK(BM_RecognizeBuiltin);
 BENCHMARK(BM_RecognizeBuiltinGradCam);
 BENCHMARK(BM_RecognizeXnnpack);
 BENCHMARK(BM_RecognizeXnnpackGradCam);
+BENCHMARK(BM_LoadModelBuiltin);
+BENCHMARK(BM_LoadModelF16Builtin);
 
 }  // namespace
 }  // namespace digits

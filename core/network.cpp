@@ -27,17 +27,31 @@ struct TensorEntry {
   bool used = false;
 };
 
+// IEEE binary16 -> binary32 by moving bits (exact for all 65536 values; a test checks each one).
+// Normal numbers rebias the exponent (15 -> 127); subnormals are normalized by shifting the
+// mantissa up to its leading one; Inf/NaN keep an all-ones exponent.
 float HalfToFloat(uint16_t h) {
-  const uint32_t sign = (h >> 15) & 1u, exponent = (h >> 10) & 0x1fu, mantissa = h & 0x3ffu;
-  float value;
-  if (exponent == 0) {
-    value = std::ldexp(static_cast<float>(mantissa), -24);  // zero or subnormal
-  } else if (exponent == 31) {
-    value = mantissa ? NAN : INFINITY;
+  const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
+  uint32_t exponent = (h >> 10) & 0x1fu;
+  uint32_t mantissa = h & 0x3ffu;
+  uint32_t bits;
+  if (exponent == 31) {
+    bits = sign | 0x7f800000u | (mantissa << 13);
+  } else if (exponent != 0) {
+    bits = sign | ((exponent + 112) << 23) | (mantissa << 13);
+  } else if (mantissa == 0) {
+    bits = sign;
   } else {
-    value = std::ldexp(static_cast<float>(mantissa | 0x400u), static_cast<int>(exponent) - 25);
+    exponent = 113;  // 2^-14 with the implicit one, lowered once per shift below
+    while ((mantissa & 0x400u) == 0) {
+      mantissa <<= 1;
+      --exponent;
+    }
+    bits = sign | (exponent << 23) | ((mantissa & 0x3ffu) << 13);
   }
-  return sign ? -value : value;
+  float value;
+  std::memcpy(&value, &bits, sizeof value);
+  return value;
 }
 
 std::string ShapeString(const std::vector<int64_t>& shape) {

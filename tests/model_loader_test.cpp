@@ -1,5 +1,8 @@
 // The safetensors model loader: a valid file round-trips; every malformed file is refused with a
 // message that names the problem, and leaves the output untouched.
+#include <cmath>
+#include <cstring>
+
 #include <gtest/gtest.h>
 
 #include "network.h"
@@ -84,13 +87,10 @@ TEST(ModelLoader, ValidFileRoundTrips) {
     for (int p = 0; p < 16; ++p) EXPECT_EQ(w[32 + p * 2 + c], 32 + c * 16 + p);
 }
 
-TEST(ModelLoader, ReadsF16Tensors) {
-  json arch = SmallArchitecture();
-  std::vector<TensorSpec> tensors = SmallTensors();
-  // Write fc.bias as F16: 1.0, -2.5, 0.0009765625 (2^-10), 65504 (max), a subnormal, then zeros.
-  const uint16_t halfs[10] = {0x3c00, 0xc100, 0x1400, 0x7bff, 0x0001, 0, 0, 0, 0, 0};
-  std::vector<uint8_t> file = MakeModelFile(arch, {tensors[0], tensors[1], tensors[2]});
-  // Rebuild with the F16 tensor appended by hand.
+// `file` (a MakeModelFile result) with tensor `name` appended again as F16 `halfs` of `shape`.
+std::vector<uint8_t> WithF16Tensor(const std::vector<uint8_t>& file, const std::string& name,
+                                   const std::vector<int64_t>& shape,
+                                   const std::vector<uint16_t>& halfs) {
   uint64_t header_size = 0;
   for (int i = 7; i >= 0; --i) header_size = (header_size << 8) | file[i];
   json header = json::parse(file.begin() + 8, file.begin() + 8 + header_size);
@@ -100,8 +100,17 @@ TEST(ModelLoader, ReadsF16Tensors) {
     data.push_back(static_cast<uint8_t>(h & 0xff));
     data.push_back(static_cast<uint8_t>(h >> 8));
   }
-  header["fc.bias"] = {{"dtype", "F16"}, {"shape", {10}}, {"data_offsets", {begin, data.size()}}};
-  const std::vector<uint8_t> bytes = MakeSafetensors(header, data);
+  header[name] = {{"dtype", "F16"}, {"shape", shape}, {"data_offsets", {begin, data.size()}}};
+  return MakeSafetensors(header, data);
+}
+
+TEST(ModelLoader, ReadsF16Tensors) {
+  const std::vector<TensorSpec> tensors = SmallTensors();
+  // fc.bias as F16: 1.0, -2.5, 0.0009765625 (2^-10), 65504 (max), a subnormal, then zeros.
+  const std::vector<uint16_t> halfs = {0x3c00, 0xc100, 0x1400, 0x7bff, 0x0001, 0, 0, 0, 0, 0};
+  const std::vector<uint8_t> bytes =
+      WithF16Tensor(MakeModelFile(SmallArchitecture(), {tensors[0], tensors[1], tensors[2]}),
+                    "fc.bias", {10}, halfs);
   Network net;
   const Status s = LoadNetwork(bytes.data(), bytes.size(), &net);
   ASSERT_TRUE(s.ok()) << s.message();
@@ -111,6 +120,65 @@ TEST(ModelLoader, ReadsF16Tensors) {
   EXPECT_EQ(b[2], 0.0009765625f);
   EXPECT_EQ(b[3], 65504.0f);
   EXPECT_EQ(b[4], 5.9604644775390625e-8f);
+}
+
+// Every finite binary16 value (both signs, zeros, subnormals, normals) converts exactly: the
+// loader's bit-moving conversion against the definition, value = mantissa * 2^(exponent - 25).
+TEST(ModelLoader, ConvertsEveryFiniteF16ValueExactly) {
+  std::vector<uint16_t> halfs;
+  for (uint32_t h = 0; h < 0x10000u; ++h) {
+    if (((h >> 10) & 0x1fu) != 31) halfs.push_back(static_cast<uint16_t>(h));
+  }
+  ASSERT_EQ(halfs.size(), 63488u);
+  // A 64x64 input flattened into one dense layer of 16 classes: 65536 weights hold them all.
+  const int64_t side = 64, in_features = side * side, classes = 16;
+  halfs.resize(static_cast<size_t>(in_features * classes), 0);
+  json labels = json::array();
+  for (int c = 0; c < classes; ++c) labels.push_back(std::to_string(c));
+  const json arch = {
+      {"input", {{"channels", 1}, {"height", side}, {"width", side}, {"mean", 0}, {"std", 1}}},
+      {"labels", labels},
+      {"layers",
+       {{{"type", "conv2d"},
+         {"name", "c1"},
+         {"in_channels", 1},
+         {"out_channels", 1},
+         {"kernel", {3, 3}},
+         {"stride", {1, 1}},
+         {"padding", {1, 1}}},
+        {{"type", "relu"}},
+        {{"type", "flatten"}},
+        {{"type", "dense"},
+         {"name", "fc"},
+         {"in_features", in_features},
+         {"out_features", classes}}}},
+      {"gradcam_layer", 1}};
+  const std::vector<uint8_t> bytes = WithF16Tensor(
+      MakeModelFile(arch, {{"c1.weight", {1, 1, 3, 3}, Iota(9)},
+                           {"c1.bias", {1}, {0.0f}},
+                           {"fc.bias", {classes}, std::vector<float>(classes, 0.0f)}}),
+      "fc.weight", {classes, in_features}, halfs);
+  Network net;
+  const Status s = LoadNetwork(bytes.data(), bytes.size(), &net);
+  ASSERT_TRUE(s.ok()) << s.message();
+  const std::vector<float>& w = net.layers[3].weight;
+  ASSERT_EQ(w.size(), halfs.size());
+  int wrong = 0;
+  for (size_t i = 0; i < 63488; ++i) {
+    const uint16_t h = halfs[i];
+    const int exponent = (h >> 10) & 0x1f, mantissa = h & 0x3ff;
+    const float magnitude = exponent == 0
+                                ? std::ldexp(static_cast<float>(mantissa), -24)
+                                : std::ldexp(static_cast<float>(mantissa | 0x400), exponent - 25);
+    const float expected = (h & 0x8000) ? -magnitude : magnitude;
+    uint32_t got_bits, expected_bits;
+    std::memcpy(&got_bits, &w[i], 4);
+    std::memcpy(&expected_bits, &expected, 4);
+    if (got_bits != expected_bits && ++wrong <= 5) {
+      ADD_FAILURE() << "half 0x" << std::hex << h << ": got " << w[i] << ", expected " << expected;
+    }
+  }
+  EXPECT_EQ(wrong, 0);
 }
 
 TEST(ModelLoader, RefusesTruncatedFile) {
