@@ -343,6 +343,7 @@ async function start() {
   document.documentElement.dataset.state = 'ready';
   performance.mark('digits-ready');
   update(!surface.isEmpty);
+  state.warmUp = state.recognizer.warmUp(); // idle time: the first stroke runs in optimized code
 }
 
 start().catch((e) => {

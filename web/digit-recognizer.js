@@ -117,7 +117,8 @@ function recognizerFor(modelUrl) {
   if (!p) {
     p = createRecognizer({ modelUrl });
     recognizers.set(modelUrl, p);
-    p.catch(() => recognizers.delete(modelUrl));
+    // In idle time: the first stroke then runs in optimized code (see Recognizer.warmUp).
+    p.then((recognizer) => recognizer.warmUp(), () => recognizers.delete(modelUrl));
   }
   return p;
 }

@@ -104,6 +104,11 @@ export declare class Recognizer {
   recognizeImage(image: ImageInput | ImageData, options?: RecognizeOptions): Recognition;
   /** An already MNIST-like input: inputSize^2 floats in [0, 1]. */
   classify(pixels: Float32Array | ArrayLike<number>): Classification;
+  /**
+   * Recognizes a built-in drawing `calls` (default 30) times in idle time, so the first real
+   * recognition runs in optimized code. Resolves with the number of calls made.
+   */
+  warmUp(options?: { calls?: number }): Promise<number>;
   /** wasm memory size and live Embind handles; both stay flat over a session. */
   stats(): { memoryBytes: number; handles: number };
   /** Frees the wasm-side object; further calls throw. */

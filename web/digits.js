@@ -87,15 +87,26 @@ function wasmLoadError(e, url) {
     { code: 'internal', cause: e });
 }
 
-async function instantiate(url, imports, signal) {
+// Fetches and compiles the wasm: started together with the import of digits.mjs, so the two
+// downloads overlap instead of the Emscripten glue asking for the wasm only once it has run.
+async function compile(url, signal) {
   const response = await fetchOk(url, 'the WebAssembly module', signal);
   const type = response.headers.get('content-type') || '';
   try {
-    if (typeof WebAssembly.instantiateStreaming === 'function' && type.startsWith('application/wasm')) {
-      return await WebAssembly.instantiateStreaming(response, imports);
+    if (typeof WebAssembly.compileStreaming === 'function' && type.startsWith('application/wasm')) {
+      return await WebAssembly.compileStreaming(response);
     }
     // A server without the application/wasm type: compile from the bytes instead.
-    return await WebAssembly.instantiate(await response.arrayBuffer(), imports);
+    return await WebAssembly.compile(await response.arrayBuffer());
+  } catch (e) {
+    throw wasmLoadError(e, url);
+  }
+}
+
+async function instantiate(compiled, url, imports) {
+  const module = await compiled;
+  try {
+    return { module, instance: await WebAssembly.instantiate(module, imports) };
   } catch (e) {
     throw wasmLoadError(e, url);
   }
@@ -122,6 +133,8 @@ export function loadModule({ moduleUrl, wasmUrl, signal } = {}) {
 async function startModule(moduleUrl, wasmUrl, signal) {
   const reason = unsupportedReason();
   if (reason) throw new DigitsError(reason, { code: 'unsupported' });
+  const compiled = compile(wasmUrl, signal);
+  compiled.catch(() => {}); // reported through instantiateWasm; not unhandled if the import fails
   let factory;
   try {
     // A literal specifier by default, so bundlers see the dependency.
@@ -137,7 +150,7 @@ async function startModule(moduleUrl, wasmUrl, signal) {
     factory({
       // We fetch and instantiate the wasm ourselves: readable errors, no hanging promise.
       instantiateWasm(imports, receiveInstance) {
-        instantiate(wasmUrl, imports, signal).then(
+        instantiate(compiled, wasmUrl, imports).then(
           (r) => receiveInstance(r.instance, r.module), reject);
         return {};
       },
@@ -187,6 +200,17 @@ export function packStrokes(strokes) {
   }
   return { points, lengths };
 }
+
+// A "6"-like drawing for warmUp(): a stem and a loop, 40 points.
+const WARM_UP_DRAWING = (() => {
+  const stroke = [];
+  for (let i = 0; i < 12; i++) stroke.push({ x: 140 - 4 * i, y: 40 + 10 * i });
+  for (let i = 0; i <= 28; i++) {
+    const a = Math.PI + (2 * Math.PI * i) / 28;
+    stroke.push({ x: 130 + 45 * Math.cos(a), y: 200 + 45 * Math.sin(a) });
+  }
+  return packStrokes([stroke]);
+})();
 
 function nativeOptions(options = {}) {
   const cls = options.gradcamClass;
@@ -251,6 +275,36 @@ export class Recognizer {
   classify(pixels) {
     return checked(this.#live().classify(pixels instanceof Float32Array ? pixels
       : Float32Array.from(pixels)));
+  }
+
+  /**
+   * Recognizes a built-in drawing (with Grad-CAM) `calls` times while the browser is idle, so that
+   * the user's first stroke runs in optimized code: V8 starts every WebAssembly function in its
+   * baseline tier, about 10-20x slower here, and optimizes it only once it has run enough. One
+   * call per idle period at least; stops early if the recognizer is deleted.
+   * @returns {Promise<number>} the calls made
+   */
+  warmUp({ calls = 30 } = {}) {
+    const { points, lengths } = WARM_UP_DRAWING;
+    const options = nativeOptions({ gradcam: true });
+    const idle = typeof requestIdleCallback === 'function'
+      ? (fn) => requestIdleCallback(fn, { timeout: 200 })
+      : (fn) => setTimeout(() => fn({ timeRemaining: () => 0 }), 0);
+    return new Promise((resolve) => {
+      let done = 0;
+      const slice = (deadline) => {
+        do {
+          if (!this.#native || done >= calls) {
+            resolve(done);
+            return;
+          }
+          this.#native.recognize(points, lengths, options);
+          done++;
+        } while (deadline.timeRemaining() > 4);
+        idle(slice);
+      };
+      idle(slice);
+    });
   }
 
   /** Bytes of wasm memory and live Embind value handles: both must stay flat over a session. */

@@ -363,6 +363,32 @@ describe('the page', () => {
     await ctx.close();
   });
 
+  test('after loading, the page warms the recognizer up in idle time; warmUp stops when deleted', async () => {
+    const { ctx, page, log } = await open();
+    await ready(page);
+    assert.equal(await page.evaluate(() => window.digitsApp.state.warmUp), 30, 'warm-up calls by the page');
+    const out = await page.evaluate(async () => {
+      const r = window.digitsApp.recognizer;
+      const before = r.stats();
+      const calls = await r.warmUp({ calls: 50 });
+      const after = r.stats();
+      // A second recognizer deleted while warming up: the warm-up ends early, without an error.
+      const { createRecognizer } = await import('./digits.js');
+      const other = await createRecognizer();
+      const pending = other.warmUp({ calls: 1000 });
+      other.delete();
+      return { before, after, calls, stopped: await pending };
+    });
+    assert.equal(out.calls, 50);
+    assert.deepEqual(out.after, out.before, 'warm-up leaves wasm memory and handles as they were');
+    assert.ok(out.stopped < 1000, `a deleted recognizer kept warming up (${out.stopped} calls)`);
+    // The page still reads a drawing after its warm-up.
+    await draw(page, fixtureDigits()[8].strokes);
+    assert.match(await answer(page), /^\d$/);
+    await log.check();
+    await ctx.close();
+  });
+
   test('1,000 recognitions in a row leave the wasm memory size unchanged', async () => {
     const { ctx, page, log } = await open();
     await ready(page);
