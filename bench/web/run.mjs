@@ -5,6 +5,7 @@
 //
 //   node bench/web/run.mjs --model M.safetensors --onnx M.onnx [--model-f16 M_f16.safetensors]
 //        [--runs 3] [--startup-repeats 3] [--n 500] [--warmup 200] [--out results.json]
+//   node bench/web/run.mjs --startup-only ...  cold starts only, medians printed (no report)
 //   node bench/web/run.mjs --smoke ...   one short run: asserts only that every runtime returned
 //                                        the same top class for the same inputs (exit 1 if not)
 //
@@ -49,6 +50,7 @@ function parseArgs(argv) {
     else if (k === '--site2') a.site2 = path.resolve(v());
     else if (k === '--runtimes') a.runtimes = v();
     else if (k === '--no-startup') a.noStartup = true;
+    else if (k === '--startup-only') a.startupOnly = true;
     else throw new Error(`unknown argument ${k}`);
   }
   if (a.smoke) Object.assign(a, { runs: 1, n: 20, warmup: 5, check: 20 });
@@ -82,6 +84,8 @@ const ISOLATION = {
 // URL prefix -> folder; exact paths -> files.
 const MOUNTS = [['/bench/', HERE], ['/site/', args.site]];
 if (args.site2) MOUNTS.push(['/site2/', args.site2]);
+// Cold-start label -> the files that runtime fetched in its plain cold load (preload hints).
+const hints = new Map();
 const FILES = {
   '/model/model.safetensors': args.model, '/model/model.onnx': args.onnx, '/data/strokes.json': args.strokes,
 };
@@ -109,14 +113,16 @@ async function startServer() {
         send(200, mnist.subarray(0, n * 784), 'application/octet-stream');
         return;
       }
-      if (p === '/bench/index.html' && url.searchParams.get('preload') === 'core') {
-        // What the site's page would do with preload hints: every file of the core requested in
-        // parallel with the page instead of one after another (digits.js -> digits.mjs -> wasm).
-        const model = url.searchParams.get('model') || '/model/model.safetensors';
-        const links = ['<link rel="modulepreload" href="/bench/runtimes/core.mjs">',
-          '<link rel="modulepreload" href="/site/digits.js">', '<link rel="modulepreload" href="/site/digits.mjs">',
-          '<link rel="preload" href="/site/digits.wasm" as="fetch" crossorigin>',
-          `<link rel="preload" href="${model}" as="fetch" crossorigin>`].join('\n');
+      if (p === '/bench/index.html' && url.searchParams.get('preload')) {
+        // The same page with preload hints for every file the runtime fetched in a plain cold
+        // load (found by a discovery load, see below): what a page using that runtime can do to
+        // request them all at once instead of one after another (a module, then what it imports,
+        // then what that fetches). Module scripts as modulepreload, the rest as fetch preloads.
+        const files = hints.get(url.searchParams.get('preload'));
+        if (!files) throw new Error(`no preload hints for ${url.searchParams.get('preload')}`);
+        const links = files.map((f) => (/\.m?js$/.test(f)
+          ? `<link rel="modulepreload" href="${f}">`
+          : `<link rel="preload" href="${f}" as="fetch" crossorigin>`)).join('\n');
         const html = (await cachedRead(path.join(HERE, 'index.html'))).toString().replace('<script type="importmap">', `${links}\n<script type="importmap">`);
         send(200, html, MIME['.html']);
         return;
@@ -161,8 +167,11 @@ async function runPage(browser, url, timeout) {
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  const fetches = new Map(); // path -> number of responses (more than 1: a preload went unused)
   page.on('response', (r) => {
-    pending.push(r.body().then((b) => responses.set(new URL(r.url()).pathname, b.length ? b : Buffer.alloc(0)), () => {}));
+    const p = new URL(r.url()).pathname;
+    fetches.set(p, (fetches.get(p) || 0) + 1);
+    pending.push(r.body().then((b) => responses.set(p, b.length ? b : Buffer.alloc(0)), () => {}));
   });
   try {
     await page.goto(url);
@@ -170,7 +179,8 @@ async function runPage(browser, url, timeout) {
     const out = await page.evaluate(() => window.__bench);
     await Promise.all(pending);
     if (out.error) throw new Error(`${url}: ${out.error}\n${errors.join('\n')}`);
-    return { result: out.result, responses };
+    const refetched = [...fetches].filter(([, n]) => n > 1).map(([p]) => p);
+    return { result: out.result, responses, refetched };
   } finally {
     await context.close();
   }
@@ -235,11 +245,23 @@ try {
     const r = { startup: [], site: [], full: null };
     try {
       if (!args.smoke && !args.noStartup) {
-        const kinds = [['core', { runtime: 'core' }], ['ort', { runtime: 'ort' }], ['tfjs', { runtime: 'tfjs' }],
+        const f16 = args.modelF16 ? { model: '/model/model_f16.safetensors' } : {};
+        const plain = [['core', { runtime: 'core' }], ['ort', { runtime: 'ort' }], ['tfjs', { runtime: 'tfjs' }],
           ['naive', { runtime: 'naive' }]];
-        if (args.modelF16) kinds.push(['core-f16', { runtime: 'core', model: '/model/model_f16.safetensors' }]);
-        kinds.push(['core-preload', { runtime: 'core', preload: 'core', ...(args.modelF16 ? { model: '/model/model_f16.safetensors' } : {}) }]);
-        kinds.push(['site', null]);
+        if (args.modelF16) plain.push(['core-f16', { runtime: 'core', ...f16 }]);
+        // Each runtime also with preload hints (the site's own page has them): the core with the
+        // model the site ships, the peers with theirs. The hint lists come from one discovery
+        // load per runtime (not counted).
+        const base = (label) => (plain.find(([l]) => l === label) || plain[0])[1]; // core-f16, or core
+        const hinted = [['core-f16', 'core-preload'], ['ort', 'ort-preload'], ['tfjs', 'tfjs-preload']]
+          .map(([from, label]) => [label, { ...base(from), preload: label }]);
+        for (const [label, p] of hinted) {
+          if (hints.has(label)) continue;
+          const { preload, ...discover } = p;
+          const { responses } = await runPage(browser, `${server.origin}/bench/index.html?${q({ mode: 'startup', ...discover })}`, 120_000);
+          hints.set(label, payload(responses, p.runtime).files.map((f) => f.path));
+        }
+        const kinds = [...plain, ...hinted, ['site', null]];
         for (let rep = 0; rep < args.startupRepeats; rep++) {
           for (let k = 0; k < kinds.length; k++) {
             const [label, p] = kinds[(k + rep + run) % kinds.length];
@@ -250,13 +272,18 @@ try {
                 `${(site.payload.gzip / 1024).toFixed(0)} KB gzip`);
               continue;
             }
-            const { result, responses } = await runPage(browser, `${server.origin}/bench/index.html?${q({ mode: 'startup', ...p })}`, 120_000);
+            const { result, responses, refetched } = await runPage(browser, `${server.origin}/bench/index.html?${q({ mode: 'startup', ...p })}`, 120_000);
             const size = payload(responses, p.runtime);
-            r.startup.push({ label, ...result, payload: size });
+            if (refetched.length) console.error(`run ${run + 1} startup ${label}: fetched twice (unused preload?): ${refetched.join(', ')}`);
+            r.startup.push({ label, ...result, payload: size, refetched });
             console.error(`run ${run + 1} startup ${label}: first result at ${result.firstResultMs.toFixed(1)} ms ` +
               `(harness ${result.harnessMs.toFixed(1)} + own ${result.ownMs.toFixed(1)}), ${(size.gzip / 1024).toFixed(0)} KB gzip`);
           }
         }
+      }
+      if (args.startupOnly) {
+        out.runs.push(r);
+        continue;
       }
       const { result } = await runPage(browser, `${server.origin}/bench/index.html?${q({
         mode: 'full', n: args.n, warmup: args.warmup, check: args.check, recognize: args.n,
@@ -274,6 +301,19 @@ try {
   await server.close();
 }
 out.machine.loadavgAfter = os.loadavg();
+
+if (args.startupOnly) {
+  // Cold starts only (for work on start-up time): medians per label, no report.
+  if (args.out) writeFileSync(args.out, `${JSON.stringify(out, null, 1)}\n`);
+  const med = (xs) => xs.sort((a, b) => a - b)[xs.length >> 1];
+  const labels = [...new Set(out.runs.flatMap((r) => r.startup.map((s) => s.label)))];
+  for (const label of labels) {
+    const all = out.runs.flatMap((r) => r.startup.filter((s) => s.label === label));
+    console.error(`${label}: first result ${med(all.map((s) => s.firstResultMs)).toFixed(1)} ms, own ` +
+      `${med(all.map((s) => s.ownMs)).toFixed(1)} ms, first inference ${med(all.map((s) => s.firstInferenceMs)).toFixed(1)} ms (${all.length} loads)`);
+  }
+  process.exit(0);
+}
 
 // The check: the same top class from every runtime for every input; and, so that a wrong model
 // file cannot pass by predicting one class for everything, logits within a loose 1e-2 of the
