@@ -141,8 +141,10 @@ export async function watch(page) {
       window.__violations.push(`${e.violatedDirective} blocked ${e.blockedURI} (${e.sourceFile}:${e.lineNumber})`);
     });
   });
-  log.check = async (allowed = []) => {
-    const violations = await page.evaluate(() => window.__violations || []);
+  // allowed: console messages expected by the test; allowedViolations: CSP violations it expects.
+  log.check = async (allowed = [], allowedViolations = []) => {
+    const violations = (await page.evaluate(() => window.__violations || []))
+      .filter((v) => !allowedViolations.some((re) => re.test(v)));
     const errors = log.errors.filter((e) => !allowed.some((re) => re.test(e)));
     assert.deepEqual(violations, [], `CSP violations: ${violations.join('; ')}`);
     assert.deepEqual(errors, [], `console errors: ${errors.join('; ')}`);

@@ -58,8 +58,10 @@ before(async () => {
   });
   const csp = `default-src 'self'; script-src 'self' ${widget.origin} 'wasm-unsafe-eval'; connect-src ${widget.origin}`;
   const W = widget.origin;
+  // The same policy without 'wasm-unsafe-eval': the browser refuses to compile the wasm.
+  const noWasmCsp = csp.replace(" 'wasm-unsafe-eval'", '');
   host = await serve({
-    headers: (p) => (p.endsWith('.html') ? { 'content-security-policy': csp } : {}),
+    headers: (p) => (p.endsWith('.html') ? { 'content-security-policy': p.endsWith('/nowasm.html') ? noWasmCsp : csp } : {}),
     routes: {
       '/host.js': { body: HOST_JS },
       '/host.css': { body: HOST_CSS },
@@ -69,6 +71,7 @@ before(async () => {
 <form id="f"><digit-recognizer id="fw" name="digit" class="themed" size="200" required></digit-recognizer></form>`),
       },
       '/corrupt.html': { body: hostPage(`<digit-recognizer id="bad" model="${W}/corrupt.safetensors"></digit-recognizer>`) },
+      '/nowasm.html': { body: hostPage('<digit-recognizer id="csp"></digit-recognizer>') },
       '/missing.html': { body: hostPage(`<digit-recognizer id="gone" model="${W}/missing.safetensors"></digit-recognizer>`) },
     },
   });
@@ -222,6 +225,21 @@ describe('<digit-recognizer>', () => {
     assert.match(e.detail.message, /Could not download the model: the server answered 404/);
     assert.equal(await page.isVisible('digit-recognizer#gone >> [part="message"]'), true);
     await log.check([/Failed to load resource: the server responded with a status of 404/]);
+    await ctx.close();
+  });
+
+  test("a host CSP without 'wasm-unsafe-eval': the message says what the policy needs", async () => {
+    const { ctx, page, log } = await open('nowasm.html');
+    await page.waitForFunction(() => window.events.some((e) => e.type === 'error'));
+    const [e] = await events(page, { type: 'error' });
+    assert.equal(e.id, 'csp');
+    assert.equal(e.detail.code, 'unsupported');
+    assert.match(e.detail.message, /Content-Security-Policy blocks WebAssembly: its script-src needs 'wasm-unsafe-eval'/);
+    assert.equal(await page.isVisible('digit-recognizer#csp >> [part="message"]'), true);
+    // The refused compilation is the one violation, and Chromium's own console report of it.
+    assert.deepEqual(await page.evaluate(() => window.__violations.map((v) => v.split(' (')[0])),
+      ['script-src blocked wasm-eval']);
+    await log.check([/WebAssembly|wasm-unsafe-eval|Content Security Policy/], [/^script-src blocked wasm-eval /]);
     await ctx.close();
   });
 
