@@ -228,15 +228,16 @@ PackedConv PackConv(const Layer& conv) {
   const int cout = conv.output.channels;
   p.k = conv.kernel_h * conv.kernel_w * conv.input.channels;
   p.panels = (cout + kPanel - 1) / kPanel;
-  p.weight.assign(static_cast<size_t>(p.panels) * p.k * kPanel, 0.0f);
   p.bias.assign(static_cast<size_t>(p.panels) * kPanel, 0.0f);
-  // conv.weight is OHWI, i.e. [cout][k]; the panel is its transpose, 8 columns wide.
-  for (int o = 0; o < cout; ++o) {
-    float* panel = &p.weight[static_cast<size_t>(o / kPanel) * p.k * kPanel];
-    for (int i = 0; i < p.k; ++i) panel[i * kPanel + o % kPanel] = conv.weight[o * p.k + i];
-    p.bias[o] = conv.bias[o];
-  }
-  if (UseWinograd(conv)) {
+  for (int o = 0; o < cout; ++o) p.bias[o] = conv.bias[o];
+  if (!UseWinograd(conv)) {
+    // conv.weight is OHWI, i.e. [cout][k]; the panel is its transpose, 8 columns wide.
+    p.weight.assign(static_cast<size_t>(p.panels) * p.k * kPanel, 0.0f);
+    for (int o = 0; o < cout; ++o) {
+      float* panel = &p.weight[static_cast<size_t>(o / kPanel) * p.k * kPanel];
+      for (int i = 0; i < p.k; ++i) panel[i * kPanel + o % kPanel] = conv.weight[o * p.k + i];
+    }
+  } else {
     // U = G g G^T per (output, input) channel pair, G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1].
     const int cin = conv.input.channels;
     p.winograd.assign(static_cast<size_t>(16) * p.panels * cin * kPanel, 0.0f);

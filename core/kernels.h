@@ -20,7 +20,7 @@ namespace kernels {
 struct PackedConv {
   int k = 0;                  // kh * kw * cin
   int panels = 0;             // ceil(cout / 8)
-  std::vector<float> weight;  // panels * k * 8
+  std::vector<float> weight;  // panels * k * 8 (empty for Winograd layers: they use `winograd`)
   std::vector<float> bias;    // panels * 8
   // Winograd layers: U = G g G^T for the 16 points xi, [16][panels][cin][8]; else empty.
   std::vector<float> winograd;

@@ -205,7 +205,8 @@ L.push('');
 // --- native ---
 if (native) {
   const agg = (name, field) => native.benchmarks.find((b) => b.run_name === name && b.aggregate_name === 'median')?.[field];
-  const names = [...new Set(native.benchmarks.map((b) => b.run_name))];
+  // (a benchmark skipped with an error, e.g. no F16 file next to --model, has no median)
+  const names = [...new Set(native.benchmarks.filter((b) => b.aggregate_name === 'median').map((b) => b.run_name))];
   const naiveCpu = agg('BM_ForwardNaive', 'cpu_time');
   L.push('### Native: bench_core (Google Benchmark, batch 1, 3 repetitions, medians)');
   L.push('');
