@@ -105,7 +105,7 @@ export declare class Recognizer {
   /** An already MNIST-like input: inputSize^2 floats in [0, 1]. */
   classify(pixels: Float32Array | ArrayLike<number>): Classification;
   /**
-   * Recognizes a built-in drawing `calls` (default 30) times in idle time, so the first real
+   * Recognizes a built-in drawing `calls` (default 100) times in idle time, so the first real
    * recognition runs in optimized code. Resolves with the number of calls made.
    */
   warmUp(options?: { calls?: number }): Promise<number>;

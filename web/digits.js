@@ -280,12 +280,13 @@ export class Recognizer {
   /**
    * Recognizes a built-in drawing (with Grad-CAM) `calls` times while the browser is idle, so that
    * the user's first stroke runs in optimized code: V8 compiles each WebAssembly function on its
-   * first call, with its baseline compiler, and optimizes it only once it has run enough (in a
-   * cold page here the first recognitions took 5-20 ms, against under 1 ms after a warm-up). One
-   * call per idle period at least; stops early if the recognizer is deleted.
+   * first call, with its baseline compiler, and optimizes it only once it has run enough. In a
+   * cold page here the first recognition took 14-46 ms without a warm-up, 2-9 ms after 30 calls
+   * and 1-3 ms after 100 (steady state: 0.5 ms). One call per idle period at least; stops early
+   * if the recognizer is deleted.
    * @returns {Promise<number>} the calls made
    */
-  warmUp({ calls = 30 } = {}) {
+  warmUp({ calls = 100 } = {}) {
     const { points, lengths } = WARM_UP_DRAWING;
     const options = nativeOptions({ gradcam: true });
     const idle = typeof requestIdleCallback === 'function'

@@ -366,7 +366,7 @@ describe('the page', () => {
   test('after loading, the page warms the recognizer up in idle time; warmUp stops when deleted', async () => {
     const { ctx, page, log } = await open();
     await ready(page);
-    assert.equal(await page.evaluate(() => window.digitsApp.state.warmUp), 30, 'warm-up calls by the page');
+    assert.equal(await page.evaluate(() => window.digitsApp.state.warmUp), 100, 'warm-up calls by the page');
     const out = await page.evaluate(async () => {
       const r = window.digitsApp.recognizer;
       const before = r.stats();
