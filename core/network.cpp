@@ -28,7 +28,7 @@ struct TensorEntry {
   bool used = false;
 };
 
-// IEEE binary16 -> binary32 by moving bits (exact for all 65536 values; a test checks each one).
+// IEEE binary16 -> binary32 by moving bits: exact (a test checks all 63,488 finite values).
 // Normal numbers rebias the exponent (15 -> 127); subnormals are normalized by shifting the
 // mantissa up to its leading one; Inf/NaN keep an all-ones exponent.
 float HalfToFloat(uint16_t h) {
@@ -183,8 +183,8 @@ Status ReadTensor(std::map<std::string, TensorEntry>* tensors, const uint8_t* da
   const size_t count = (t.end - t.begin) / (t.f16 ? 2 : 4);
   std::vector<float> values(count);
   const uint8_t* p = data + t.begin;
-  // Plain loops without a branch per element: at start-up in the browser this runs once, in
-  // V8's baseline-tier code, where every instruction counts.
+  // One loop per dtype, not a dtype test per element: in the browser this runs once at start-up,
+  // in V8's baseline-tier code, where every instruction counts.
   if (t.f16) {
     for (size_t i = 0; i < count; ++i) {
       values[i] = HalfToFloat(static_cast<uint16_t>(p[2 * i] | (p[2 * i + 1] << 8)));
