@@ -106,7 +106,10 @@ std::vector<std::vector<int>> SplitIntoDigits(const std::vector<Stroke>& strokes
   // Strokes that touch are one digit.
   std::vector<int> parent(strokes.size());
   std::iota(parent.begin(), parent.end(), 0);
-  if (height > 0.0f) JoinTouchingStrokes(strokes, box, 0.05f * height, &parent);
+  // A drawing so flat that 5% of its height underflows to zero has no reach to join by (found by
+  // fuzzing: a denormal height gave a zero sample step, and 0 / 0 was cast to int).
+  const float reach = 0.05f * height;
+  if (reach > 0.0f) JoinTouchingStrokes(strokes, box, reach, &parent);
   std::vector<Group> groups;
   std::vector<int> group_of(strokes.size(), -1);
   for (size_t s = 0; s < strokes.size(); ++s) {
