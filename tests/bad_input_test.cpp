@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <fstream>
+#include <iterator>
 #include <limits>
 
 #include "image_io.h"
@@ -120,6 +122,11 @@ TEST_F(BadInput, Images) {
   }
 }
 
+std::string FileBytes(const char* path) {
+  std::ifstream f(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+}
+
 TEST_F(BadInput, ImageFiles) {
   const std::string png_signature = "\x89PNG\r\n\x1a\n";
   const struct {
@@ -131,6 +138,10 @@ TEST_F(BadInput, ImageFiles) {
       {"text", "hello, world", "not a PNG or JPEG image"},
       {"PNG signature only", png_signature, "corrupt PNG image"},
       {"JPEG marker only", "\xff\xd8\xff", "corrupt JPEG image"},
+      // A 387-byte 28x28 PNG for which stb reallocates a 2 GB buffer (address space only; found
+      // by fuzzing): a clean error.
+      {"stb 2 GB realloc", FileBytes(DIGITS_TEST_DATA "/regressions/fuzz_image_stb_realloc.png"),
+       "corrupt PNG image"},
   };
   for (const auto& c : cases) {
     Image image;
