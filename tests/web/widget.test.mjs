@@ -3,7 +3,8 @@
 //   Content-Security-Policy: default-src 'self'; script-src 'self' <widget origin> 'wasm-unsafe-eval';
 //                            connect-src <widget origin>
 // It must load, recognize and fire its events with no console error and no CSP violation; a
-// corrupt or missing model must give a readable message and an `error` event.
+// corrupt or missing model, or a host policy without 'wasm-unsafe-eval', must give a readable
+// message and an `error` event.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
