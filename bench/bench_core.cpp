@@ -8,7 +8,6 @@
 
 #include <cstring>
 #include <fstream>
-#include <iterator>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -124,9 +123,12 @@ void BM_GradCam(benchmark::State& state) {
 // Model load (parse, validate, F16 -> F32, weight packing and Winograd transforms), the core's
 // share of a cold start: the F32 file is the baseline, the F16 file is what the site ships.
 void LoadModel(benchmark::State& state, const std::string& path, BackendKind backend) {
-  std::ifstream in(path, std::ios::binary);
-  const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),
-                                   std::istreambuf_iterator<char>());
+  std::vector<uint8_t> bytes;
+  const Status read = ReadFile(path, kMaxModelBytes, &bytes);
+  if (!read.ok()) {
+    state.SkipWithError(read.message().c_str());
+    return;
+  }
   std::unique_ptr<Recognizer> r;
   for (auto _ : state) {
     const Status s = Recognizer::Create(bytes.data(), bytes.size(), backend, &r);
