@@ -6,8 +6,6 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <fstream>
-#include <iterator>
 #include <limits>
 
 #include "image_io.h"
@@ -37,6 +35,21 @@ class BadInput : public ::testing::Test {
               reference_.digits[0].prediction.probabilities)
         << after;
     EXPECT_EQ(again.digits[0].gradcam.map, reference_.digits[0].gradcam.map) << after;
+  }
+
+  // A refused input (`error` set) is named in the message and leaves `out` as it was (its text
+  // "untouched"); an accepted one is empty, or not, as `empty` says.
+  static void ExpectOutcome(const std::string& name, const Status& s, const Recognition& out,
+                            const char* error, bool empty) {
+    if (error) {
+      ASSERT_FALSE(s.ok()) << name;
+      EXPECT_NE(s.message().find(error), std::string::npos) << name << ": " << s.message();
+      EXPECT_EQ(out.text, "untouched") << name;
+    } else {
+      ASSERT_TRUE(s.ok()) << name << ": " << s.message();
+      EXPECT_EQ(out.empty, empty) << name;
+      EXPECT_EQ(out.digits.empty(), empty) << name;
+    }
   }
 
   std::unique_ptr<Recognizer> recognizer_;
@@ -73,16 +86,8 @@ TEST_F(BadInput, Strokes) {
       options.mode = mode;
       Recognition out;
       out.text = "untouched";
-      const Status s = recognizer_->RecognizeStrokes(c.strokes, options, &out);
-      if (c.error) {
-        ASSERT_FALSE(s.ok()) << c.name;
-        EXPECT_NE(s.message().find(c.error), std::string::npos) << c.name << ": " << s.message();
-        EXPECT_EQ(out.text, "untouched") << c.name;
-      } else {
-        ASSERT_TRUE(s.ok()) << c.name << ": " << s.message();
-        EXPECT_EQ(out.empty, c.empty) << c.name;
-        EXPECT_EQ(out.digits.empty(), c.empty) << c.name;
-      }
+      ExpectOutcome(c.name, recognizer_->RecognizeStrokes(c.strokes, options, &out), out, c.error,
+                    c.empty);
       ExpectUnchanged(c.name);
     }
   }
@@ -109,26 +114,18 @@ TEST_F(BadInput, Images) {
   for (const auto& c : cases) {
     Recognition out;
     out.text = "untouched";
-    const Status s = recognizer_->RecognizeImage(c.image, gradcam_, &out);
-    if (c.error) {
-      ASSERT_FALSE(s.ok()) << c.name;
-      EXPECT_NE(s.message().find(c.error), std::string::npos) << c.name << ": " << s.message();
-      EXPECT_EQ(out.text, "untouched") << c.name;
-    } else {
-      ASSERT_TRUE(s.ok()) << c.name << ": " << s.message();
-      EXPECT_EQ(out.empty, c.empty) << c.name;
-    }
+    ExpectOutcome(c.name, recognizer_->RecognizeImage(c.image, gradcam_, &out), out, c.error,
+                  c.empty);
     ExpectUnchanged(c.name);
   }
 }
 
-std::string FileBytes(const char* path) {
-  std::ifstream f(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-}
-
 TEST_F(BadInput, ImageFiles) {
   const std::string png_signature = "\x89PNG\r\n\x1a\n";
+  std::vector<uint8_t> stb_realloc;
+  ASSERT_TRUE(
+      ReadFile(DIGITS_TEST_DATA "/regressions/fuzz_image_stb_realloc.png", 1u << 20, &stb_realloc)
+          .ok());
   const struct {
     const char* name;
     std::string bytes;
@@ -140,7 +137,7 @@ TEST_F(BadInput, ImageFiles) {
       {"JPEG marker only", "\xff\xd8\xff", "corrupt JPEG image"},
       // A 387-byte 28x28 PNG for which stb reallocates a 2 GB buffer (address space only; found
       // by fuzzing): a clean error.
-      {"stb 2 GB realloc", FileBytes(DIGITS_TEST_DATA "/regressions/fuzz_image_stb_realloc.png"),
+      {"stb 2 GB realloc", std::string(stb_realloc.begin(), stb_realloc.end()),
        "corrupt PNG image"},
   };
   for (const auto& c : cases) {
