@@ -381,37 +381,37 @@ export function drawHeatmap(canvas, surface, digits, { opacity = 0.78 } = {}) {
   }
 }
 
-/** Draws an n x n input (floats in [0, 1], 0 = background) as white ink on black, like MNIST. */
-export function drawInput(canvas, input) {
-  const n = input ? Math.round(Math.sqrt(input.length)) : 28;
+/**
+ * Paints n x n `values` (floats, clamped to [0, 1]) one pixel per cell, `rgb(v, data, at)` writing
+ * a cell's red, green and blue at data[at..at+2]; no values: an all-black 28x28 grid.
+ */
+function paintGrid(canvas, values, rgb) {
+  const n = values ? Math.round(Math.sqrt(values.length)) : 28;
   if (canvas.width !== n) { canvas.width = n; canvas.height = n; }
   const ctx = canvas.getContext('2d');
   const img = ctx.createImageData(n, n);
   for (let i = 0; i < n * n; i++) {
-    const v = input ? Math.round(255 * Math.min(1, Math.max(0, input[i]))) : 0;
-    img.data[4 * i] = v;
-    img.data[4 * i + 1] = v;
-    img.data[4 * i + 2] = v;
+    if (values) rgb(Math.min(1, Math.max(0, values[i])), img.data, 4 * i);
     img.data[4 * i + 3] = 255;
   }
   ctx.putImageData(img, 0, 0);
 }
 
+/** Draws an n x n input (floats in [0, 1], 0 = background) as white ink on black, like MNIST. */
+export function drawInput(canvas, input) {
+  paintGrid(canvas, input, (v, data, at) => {
+    data[at] = data[at + 1] = data[at + 2] = Math.round(255 * v);
+  });
+}
+
 /** Draws an n x n heat map on its own (colored on black). */
 export function drawHeatGrid(canvas, heat) {
-  const n = heat ? Math.round(Math.sqrt(heat.length)) : 28;
-  if (canvas.width !== n) { canvas.width = n; canvas.height = n; }
-  const ctx = canvas.getContext('2d');
-  const img = ctx.createImageData(n, n);
-  for (let i = 0; i < n * n; i++) {
-    const h = heat ? Math.min(1, Math.max(0, heat[i])) : 0;
+  paintGrid(canvas, heat, (h, data, at) => {
     const li = 3 * Math.round(h * 255);
-    img.data[4 * i] = heat ? LUT[li] : 0;
-    img.data[4 * i + 1] = heat ? LUT[li + 1] : 0;
-    img.data[4 * i + 2] = heat ? LUT[li + 2] : 0;
-    img.data[4 * i + 3] = 255;
-  }
-  ctx.putImageData(img, 0, 0);
+    data[at] = LUT[li];
+    data[at + 1] = LUT[li + 1];
+    data[at + 2] = LUT[li + 2];
+  });
 }
 
 /**
