@@ -54,59 +54,47 @@ inline void StoreTile(f32x4 (&acc)[kRows][2], float* c, int c_stride, int rows, 
   }
 }
 
+// One step of both micro-kernels: row r of the tile += a_r * the 8 floats at b.
+inline void MultiplyAdd4x8(f32x4 (&acc)[kRows][2], float a0, float a1, float a2, float a3,
+                           const float* b) {
+  const f32x4 b0 = Load(b), b1 = Load(b + 4);
+  const f32x4 x0 = Splat(a0), x1 = Splat(a1), x2 = Splat(a2), x3 = Splat(a3);
+  acc[0][0] += x0 * b0;
+  acc[0][1] += x0 * b1;
+  acc[1][0] += x1 * b0;
+  acc[1][1] += x1 * b1;
+  acc[2][0] += x2 * b0;
+  acc[2][1] += x2 * b1;
+  acc[3][0] += x3 * b0;
+  acc[3][1] += x3 * b1;
+}
+
 // C[4][8] = sum over taps t and channels i of A_r,t[i] * B[t*cin + i][8] + bias, where row r's
 // tap t is the `cin` floats at ptrs[r * taps + t] (an input pixel, or a zero row).
 inline void IndirectKernel4x8(int taps, int cin, const float* const* ptrs, const float* b,
                               const float* bias, float* c, int c_stride, int rows, int cols,
                               bool relu) {
   const f32x4 bias0 = Load(bias), bias1 = Load(bias + 4);
-  f32x4 acc00 = bias0, acc01 = bias1, acc10 = bias0, acc11 = bias1;
-  f32x4 acc20 = bias0, acc21 = bias1, acc30 = bias0, acc31 = bias1;
+  f32x4 acc[kRows][2] = {{bias0, bias1}, {bias0, bias1}, {bias0, bias1}, {bias0, bias1}};
   for (int t = 0; t < taps; ++t) {
     const float* a0 = ptrs[t];
     const float* a1 = ptrs[taps + t];
     const float* a2 = ptrs[2 * taps + t];
     const float* a3 = ptrs[3 * taps + t];
-    for (int i = 0; i < cin; ++i) {
-      const f32x4 b0 = Load(b), b1 = Load(b + 4);
-      b += kPanel;
-      const f32x4 x0 = Splat(a0[i]), x1 = Splat(a1[i]), x2 = Splat(a2[i]), x3 = Splat(a3[i]);
-      acc00 += x0 * b0;
-      acc01 += x0 * b1;
-      acc10 += x1 * b0;
-      acc11 += x1 * b1;
-      acc20 += x2 * b0;
-      acc21 += x2 * b1;
-      acc30 += x3 * b0;
-      acc31 += x3 * b1;
-    }
+    for (int i = 0; i < cin; ++i, b += kPanel) MultiplyAdd4x8(acc, a0[i], a1[i], a2[i], a3[i], b);
   }
-  f32x4 acc[kRows][2] = {{acc00, acc01}, {acc10, acc11}, {acc20, acc21}, {acc30, acc31}};
   StoreTile(acc, c, c_stride, rows, cols, relu);
 }
 
 // C[4][8] = A[4][k] * B[k][8], A rows contiguous (`k` apart), all 8 columns stored.
 inline void GemmKernel4x8(int k, const float* a, const float* b, float* c, int c_stride) {
-  f32x4 acc00 = Splat(0.0f), acc01 = acc00, acc10 = acc00, acc11 = acc00;
-  f32x4 acc20 = acc00, acc21 = acc00, acc30 = acc00, acc31 = acc00;
+  const f32x4 zero = Splat(0.0f);
+  f32x4 acc[kRows][2] = {{zero, zero}, {zero, zero}, {zero, zero}, {zero, zero}};
   const float* a0 = a;
   const float* a1 = a + k;
   const float* a2 = a + 2 * k;
   const float* a3 = a + 3 * k;
-  for (int i = 0; i < k; ++i) {
-    const f32x4 b0 = Load(b), b1 = Load(b + 4);
-    b += kPanel;
-    const f32x4 x0 = Splat(a0[i]), x1 = Splat(a1[i]), x2 = Splat(a2[i]), x3 = Splat(a3[i]);
-    acc00 += x0 * b0;
-    acc01 += x0 * b1;
-    acc10 += x1 * b0;
-    acc11 += x1 * b1;
-    acc20 += x2 * b0;
-    acc21 += x2 * b1;
-    acc30 += x3 * b0;
-    acc31 += x3 * b1;
-  }
-  f32x4 acc[kRows][2] = {{acc00, acc01}, {acc10, acc11}, {acc20, acc21}, {acc30, acc31}};
+  for (int i = 0; i < k; ++i, b += kPanel) MultiplyAdd4x8(acc, a0[i], a1[i], a2[i], a3[i], b);
   StoreTile(acc, c, c_stride, kRows, kPanel, false);
 }
 
