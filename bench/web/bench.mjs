@@ -111,12 +111,7 @@ async function startup() {
   // The next few calls, still in cold code (what a user's first strokes would meet without a
   // warm-up): V8 runs new wasm in its baseline tier until a function has run enough.
   const next = [];
-  for (let i = 0; i < 5; i++) {
-    const a = performance.now();
-    const l = rt.infer(inputs[0]);
-    if (rt.async) await l;
-    next.push(performance.now() - a);
-  }
+  await timeCalls(() => rt.infer(inputs[0]), 5, rt.async, next);
   const [nav] = performance.getEntriesByType('navigation');
   const resources = performance.getEntriesByType('resource').map((r) => ({
     path: new URL(r.name).pathname, start: r.startTime, responseEnd: r.responseEnd,
