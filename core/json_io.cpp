@@ -57,6 +57,7 @@ nlohmann::json RecognitionToJson(const Recognition& result, const Network& netwo
         {"label", network.labels[d.prediction.digit]},
         {"probabilities", d.prediction.probabilities},
         {"box", {d.box.x0, d.box.y0, d.box.x1, d.box.y1}},
+        {"not_a_digit", d.prediction.not_a_digit},
         {"unsure", d.prediction.unsure},
     };
     if (gradcam_size > 0 && !d.gradcam.map.empty()) {

@@ -2,7 +2,8 @@
 //   strokes:  {"strokes": [[[x, y], [x, y], ...], ...]}   (extra fields and extra per-point
 //             values such as pressure or time are ignored)
 //   result:   {"text": "42", "empty": false, "digits": [{"digit": 4, "label": "4",
-//              "probabilities": [10 numbers], "box": [x0, y0, x1, y1], "unsure": false,
+//              "probabilities": [one per class], "box": [x0, y0, x1, y1],
+//              "not_a_digit": false, "unsure": false,
 //              "gradcam": {"class": 4, "size": 28, "map": [[28 numbers] x 28]}}, ...]}
 #pragma once
 

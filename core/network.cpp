@@ -439,6 +439,21 @@ Status ParseArchitecture(const std::string& text, std::map<std::string, TensorEn
       return Status::Error("architecture: unsure_threshold must be in [0, 1]");
     }
   }
+  if (arch.contains("not_a_digit_class")) {
+    int64_t reject = -1;
+    DIGITS_RETURN_IF_ERROR(GetInt(arch, "architecture", "not_a_digit_class", &reject));
+    if (reject < 0 || reject >= net->num_classes() || net->num_classes() < 2) {
+      return Status::Errorf(
+          "architecture: not_a_digit_class %lld is not one of the %d classes (or the only one)",
+          static_cast<long long>(reject), net->num_classes());
+    }
+    net->not_a_digit_class = static_cast<int>(reject);
+    DIGITS_RETURN_IF_ERROR(
+        GetFloat(arch, "architecture", "not_a_digit_threshold", &net->not_a_digit_threshold));
+    if (!(net->not_a_digit_threshold >= 0.0f && net->not_a_digit_threshold <= 1.0f)) {
+      return Status::Error("architecture: not_a_digit_threshold must be in [0, 1]");
+    }
+  }
   return Status::Ok();
 }
 

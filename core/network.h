@@ -54,6 +54,10 @@ struct Network {
   int logits_layer = -1;   // layer whose output are the logits (the last one before softmax)
   int gradcam_layer = -1;  // layer whose output is the Grad-CAM target (C feature maps)
   float unsure_threshold = 0.5f;
+  // The class that means "not a digit" (letters, scribbles, shapes), -1 when the model has none,
+  // and the probability of that class from which an input is reported as not a digit.
+  int not_a_digit_class = -1;
+  float not_a_digit_threshold = 0.5f;
   std::map<std::string, std::string> metadata;  // the file's other __metadata__ entries
 
   int num_classes() const { return static_cast<int>(labels.size()); }

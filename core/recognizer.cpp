@@ -44,10 +44,17 @@ Prediction Recognizer::MakePrediction(const std::vector<float>& logits) const {
   Prediction p;
   p.logits = logits;
   p.probabilities = Softmax(logits);
-  p.digit = static_cast<int>(std::max_element(p.probabilities.begin(), p.probabilities.end()) -
-                             p.probabilities.begin());
-  p.unsure = p.probabilities[p.digit] < network_->unsure_threshold;
+  const int reject = network_->not_a_digit_class;
+  for (int c = 0; c < static_cast<int>(p.probabilities.size()); ++c) {
+    if (c != reject && (p.digit < 0 || p.probabilities[c] > p.probabilities[p.digit])) p.digit = c;
+  }
+  p.not_a_digit = reject >= 0 && p.probabilities[reject] >= network_->not_a_digit_threshold;
+  p.unsure = !p.not_a_digit && p.probabilities[p.digit] < network_->unsure_threshold;
   return p;
+}
+
+std::string Recognizer::TextOf(const Prediction& p) const {
+  return p.not_a_digit ? std::string(kNotADigitText) : network_->labels[p.digit];
 }
 
 Status Recognizer::Classify(const float* pixels, size_t count, Prediction* out) {
@@ -113,7 +120,7 @@ Status Recognizer::RecognizeStrokes(const std::vector<Stroke>& strokes,
     digit.input = std::move(pre.pixels);
     digit.strokes = group;
     DIGITS_RETURN_IF_ERROR(Finish(options, &digit));
-    result.text += network_->labels[digit.prediction.digit];
+    result.text += TextOf(digit.prediction);
     result.digits.push_back(std::move(digit));
   }
   result.empty = result.digits.empty();
@@ -136,7 +143,7 @@ Status Recognizer::RecognizeImage(const ImageView& image, const RecognizeOptions
     digit.map = pre.map;
     digit.input = std::move(pre.pixels);
     DIGITS_RETURN_IF_ERROR(Finish(options, &digit));
-    result.text = network_->labels[digit.prediction.digit];
+    result.text = TextOf(digit.prediction);
     result.digits.push_back(std::move(digit));
   }
   result.empty = result.digits.empty();

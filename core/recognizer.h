@@ -17,11 +17,17 @@
 
 namespace digits {
 
+// What `Recognition::text` shows for an input that is not a digit.
+constexpr const char* kNotADigitText = "?";
+
 struct Prediction {
-  int digit = -1;                    // index of the top class
-  std::vector<float> probabilities;  // softmax of the logits
+  int digit = -1;                    // the most likely digit (never the "not a digit" class)
+  std::vector<float> probabilities;  // softmax of the logits, one per class (label)
   std::vector<float> logits;
-  bool unsure = false;  // top probability below the model's unsure_threshold
+  // The "not a digit" class's probability reached the model's not_a_digit_threshold: a letter, a
+  // scribble, a shape. `digit` is still the best digit, for whoever wants a guess.
+  bool not_a_digit = false;
+  bool unsure = false;  // a digit, but its probability is below the model's unsure_threshold
 };
 
 enum class Mode {
@@ -46,7 +52,7 @@ struct DigitResult {
 
 struct Recognition {
   bool empty = true;  // nothing drawn / no ink: `digits` is empty
-  std::string text;   // the digits' labels, left to right
+  std::string text;   // the digits' labels, left to right; "?" for what is not a digit
   std::vector<DigitResult> digits;
 };
 
@@ -77,6 +83,7 @@ class Recognizer {
   Recognizer() = default;
   Status CheckOptions(const RecognizeOptions& options) const;
   Prediction MakePrediction(const std::vector<float>& logits) const;
+  std::string TextOf(const Prediction& p) const;
   // Classifies `digit.input` and fills the rest of `digit` (Grad-CAM if asked).
   Status Finish(const RecognizeOptions& options, DigitResult* digit);
 

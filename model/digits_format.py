@@ -40,6 +40,7 @@ FORMAT_TAG = "digits/1"
 MNIST_MEAN = 0.1307
 MNIST_STD = 0.3081
 LABELS = [str(i) for i in range(10)]
+NOT_A_DIGIT_LABEL = "not a digit"
 
 _DTYPES = {"F32": np.dtype("<f4"), "F16": np.dtype("<f2")}
 
@@ -186,7 +187,8 @@ def default_gradcam_layer(layers: Sequence[dict]) -> int:
 def make_architecture(layers: Sequence[dict], gradcam_layer: int, mean: float = MNIST_MEAN,
                       std: float = MNIST_STD, unsure_threshold: Optional[float] = None,
                       labels: Sequence[str] = LABELS, height: int = 28, width: int = 28,
-                      channels: int = 1) -> dict:
+                      channels: int = 1, not_a_digit_class: Optional[int] = None,
+                      not_a_digit_threshold: Optional[float] = None) -> dict:
     arch = {
         "input": {"channels": channels, "height": height, "width": width,
                   "mean": float(mean), "std": float(std)},
@@ -196,6 +198,9 @@ def make_architecture(layers: Sequence[dict], gradcam_layer: int, mean: float = 
     }
     if unsure_threshold is not None:
         arch["unsure_threshold"] = float(unsure_threshold)
+    if not_a_digit_class is not None:
+        arch["not_a_digit_class"] = int(not_a_digit_class)
+        arch["not_a_digit_threshold"] = float(not_a_digit_threshold)
     return arch
 
 

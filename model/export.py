@@ -25,47 +25,123 @@ import argparse
 import json
 import os
 import sys
-from collections import Counter
+from collections import Counter, OrderedDict
 
 import numpy as np
 import torch
 import torch.nn as nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import data_mix  # noqa: E402
 import digits_format as dfmt  # noqa: E402
+import handwriting as hw  # noqa: E402
 import mnist  # noqa: E402
 import train as tr  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+NAD = data_mix.NOT_A_DIGIT  # the "not a digit" class
 
 
 @torch.no_grad()
-def file_net_predict(arch, tensors, X_uint8, bs=1000):
-    """Logits of the network exactly as stored (float32, folded), on uint8 images."""
+def file_net_predict(arch, tensors, X, bs=1000):
+    """Logits of the network exactly as stored (float32, folded), on uint8 images or float pixels
+    in [0, 1] (N x 28 x 28 or N x 1 x 28 x 28)."""
     net = dfmt.FileNet(arch, tensors, dtype=torch.float32).eval()
+    X = torch.as_tensor(X)
     out = []
-    for i in range(0, len(X_uint8), bs):
-        x = torch.from_numpy(X_uint8[i:i + bs].astype(np.float32) / np.float32(255.0))
+    for i in range(0, len(X), bs):
+        x = X[i:i + bs]
+        x = x.float() / 255.0 if x.dtype == torch.uint8 else x.float()
         x = x.reshape(-1, 1, 28, 28).contiguous(memory_format=torch.channels_last)
         out.append(net(x)[0])
-    return torch.cat(out).numpy()
+    return torch.cat(out).double().numpy()
 
 
-def choose_unsure_threshold(probs_top, correct, max_flagged_correct=0.005,
-                            grid=np.round(np.arange(0.50, 0.951, 0.05), 2)):
-    """Largest threshold on the grid that flags at most 0.5% of the correct validation
-    predictions; report how many validation errors fall below it."""
+def softmax(z):
+    z = z - z.max(1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(1, keepdims=True)
+
+
+def decide(probs, unsure_t, nad_t):
+    """The core's decision (recognizer.cpp MakePrediction): the best digit, not a digit when that
+    class reaches its threshold, unsure when a digit's probability is below unsure_t."""
+    digit = probs[:, :NAD].argmax(1)
+    nad = probs[:, NAD] >= nad_t
+    unsure = ~nad & (probs[np.arange(len(probs)), digit] < unsure_t)
+    return digit, nad, unsure
+
+
+def balanced_nll(logit_sets, label_sets, T):
+    """Mean over the sets of each set's mean NLL at temperature T (every source counts the same)."""
+    tot = 0.0
+    for z, y in zip(logit_sets, label_sets):
+        p = softmax(z / T)
+        tot += -np.mean(np.log(np.clip(p[np.arange(len(y)), y], 1e-300, None)))
+    return tot / len(logit_sets)
+
+
+def fit_temperature(logit_sets, label_sets):
+    grid = np.exp(np.linspace(np.log(0.25), np.log(8.0), 400))
+    nll = [balanced_nll(logit_sets, label_sets, T) for T in grid]
+    return float(grid[int(np.argmin(nll))])
+
+
+def ece(probs, labels, bins=15):
+    """Expected calibration error of the top class (over all 11 classes), equal-width bins."""
+    conf = probs.max(1)
+    correct = probs.argmax(1) == labels
+    edges = np.linspace(0, 1, bins + 1)
+    e = 0.0
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        m = (conf > lo) & (conf <= hi)
+        if m.any():
+            e += m.mean() * abs(conf[m].mean() - correct[m].mean())
+    return float(e)
+
+
+def mean_ece(probs, labels):
+    """ECE of each source, averaged (as the temperature is fitted: every source counts the same)."""
+    return float(np.mean([ece(probs[k], labels[k]) for k in probs]))
+
+
+DIGIT_SETS = ("mnist", "cvl", "uji", "fixture")
+NEG_SETS = ("letters", "synth")
+
+
+def set_metrics(probs, y, unsure_t, nad_t):
+    digit, nad, unsure = decide(probs, unsure_t, nad_t)
+    refused = nad | unsure
+    m = {"count": int(len(y)), "refused": float(refused.mean()), "not_a_digit": float(nad.mean()),
+         "unsure": float(unsure.mean())}
+    if (y < NAD).all():
+        m["accuracy"] = float((digit == y).mean())
+        m["errors"] = int((digit != y).sum())
+        m["accuracy_of_accepted"] = float((digit == y)[~refused].mean()) if (~refused).any() else 0.0
+    return m
+
+
+def choose_thresholds(val_probs, val_labels, max_refused_digits=0.005, max_refused_any=0.01):
+    """On the validation sets only: the pair (unsure, not-a-digit threshold) that refuses the most
+    non-digits (mean over letters and synthetic) while refusing at most 0.5% of the digits on
+    average over the digit sets and at most 1% in any one."""
     rows = []
-    for t in grid:
-        flagged = probs_top < t
-        rows.append({"threshold": float(t),
-                     "errors_below": int((flagged & ~correct).sum()),
-                     "errors_total": int((~correct).sum()),
-                     "correct_below": int((flagged & correct).sum()),
-                     "correct_total": int(correct.sum())})
-    ok = [r for r in rows if r["correct_below"] <= max_flagged_correct * r["correct_total"]]
-    chosen = max(ok, key=lambda r: r["threshold"]) if ok else rows[0]
-    return chosen["threshold"], rows
+    for nad_t in np.round(np.arange(0.20, 0.951, 0.05), 2):
+        for unsure_t in np.round(np.arange(0.30, 0.951, 0.05), 2):
+            dig = [set_metrics(val_probs[k], val_labels[k], unsure_t, nad_t)["refused"]
+                   for k in val_probs if k in DIGIT_SETS]
+            neg = [set_metrics(val_probs[k], val_labels[k], unsure_t, nad_t)["refused"]
+                   for k in val_probs if k in NEG_SETS]
+            rows.append({"not_a_digit_threshold": float(nad_t), "unsure_threshold": float(unsure_t),
+                         "digits_refused_mean": float(np.mean(dig)), "digits_refused_max": float(np.max(dig)),
+                         "non_digits_refused_mean": float(np.mean(neg))})
+    ok = [r for r in rows if r["digits_refused_mean"] <= max_refused_digits
+          and r["digits_refused_max"] <= max_refused_any]
+    if not ok:
+        ok = sorted(rows, key=lambda r: r["digits_refused_mean"])[:1]
+    best = max(ok, key=lambda r: (r["non_digits_refused_mean"], -r["digits_refused_mean"],
+                                  r["unsure_threshold"]))
+    return best, rows
 
 
 class OnnxNet(nn.Module):
@@ -164,21 +240,39 @@ def image_grid(images, titles, path, ncols=12, suptitle=None):
     plt.close(fig)
 
 
+def evaluate_file(arch, tensors, sets, unsure_t, nad_t):
+    """-> ({set: metrics}, {set: probs}, {set: logits}) of a stored network on the exact sets."""
+    metrics, probs, logits = {}, {}, {}
+    for k, (X, Y) in sets.items():
+        z = file_net_predict(arch, tensors, X)
+        if z.shape[1] == NAD:  # a 10-class model (the baseline): no "not a digit" class
+            z = np.concatenate([z, np.full((len(z), 1), -1e9)], 1)
+        p = softmax(z)
+        logits[k], probs[k] = z, p
+        metrics[k] = set_metrics(p, Y.numpy(), unsure_t, nad_t)
+    return metrics, probs, logits
+
+
+def confusion_pairs(pred, y):
+    errs = Counter((int(t), int(p)) for t, p in zip(y, pred) if t != p)
+    unordered = Counter()
+    for (t, p), n in errs.items():
+        unordered[tuple(sorted((t, p)))] += n
+    return ([{"true": t, "pred": p, "count": n} for (t, p), n in errs.most_common()],
+            [{"pair": list(k), "count": n} for k, n in unordered.most_common()])
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default=mnist.DEFAULT_DATA)
     ap.add_argument("--checkpoint", default=os.path.join(HERE, "checkpoints", "best.pt"))
     ap.add_argument("--out", default=HERE)
     ap.add_argument("--golden", default=os.path.join(mnist.REPO_ROOT, "tests", "data", "digits.golden.json"))
-    ap.add_argument("--unsure-threshold", type=float, default=None,
-                    help="override the value chosen on the validation split")
+    ap.add_argument("--baseline", default="", help="an earlier model file: its numbers on the same "
+                    "sets go in the summary as 'before' (MNIST-only model: git show 855bb37:model/"
+                    "digits.safetensors)")
     args = ap.parse_args()
     torch.set_num_threads(1)
-
-    d = mnist.load_or_exit(args.data)
-    tr_idx, va_idx = mnist.split_indices()
-    Xva, Yva = d["train_images"][va_idx], d["train_labels"][va_idx].astype(np.int64)
-    Xte, Yte = d["test_images"], d["test_labels"].astype(np.int64)
 
     ck = torch.load(args.checkpoint)
     last_path = os.path.join(os.path.dirname(args.checkpoint), "last.pt")
@@ -187,64 +281,88 @@ def main():
     model.load_state_dict(ck["model"])
     model.eval()
     params_train = tr.count_params(model)
+    labels = dfmt.LABELS + [dfmt.NOT_A_DIGIT_LABEL]
 
     layers, tensors = dfmt.fold_sequential(model)
     gl = dfmt.default_gradcam_layer(layers)
-    arch0 = dfmt.make_architecture(layers, gl)
+    arch0 = dfmt.make_architecture(layers, gl, labels=labels)
     shapes = dfmt.infer_shapes(arch0)
     macs, params = dfmt.count_macs(arch0), dfmt.count_params(tensors)
+    fc = [l["name"] for l in layers if l["type"] == "dense"][-1]
 
-    # --- validation: unsure threshold ---
-    lv = file_net_predict(arch0, tensors, Xva)
-    pv = torch.from_numpy(lv).softmax(1).numpy()
-    val_pred = pv.argmax(1)
-    val_correct = val_pred == Yva
-    thr, thr_rows = choose_unsure_threshold(pv.max(1), val_correct)
-    if args.unsure_threshold is not None:
-        thr = args.unsure_threshold
-    arch = dfmt.make_architecture(layers, gl, unsure_threshold=thr)
+    print("evaluation sets ...", flush=True)
+    val_sets = data_mix.eval_sets("val", args.data)
+    test_sets = data_mix.eval_sets("test", args.data)
 
-    # --- test accuracy of: the unfolded PyTorch model, the folded F32 file net, the F16 one ---
-    ev = tr.evaluate(model.to(memory_format=torch.channels_last), torch.from_numpy(Xte).unsqueeze(1),
-                     torch.from_numpy(Yte), channels_last=True)
-    pt_pred = ev["pred"].numpy()
-    lt = file_net_predict(arch, tensors, Xte)
-    pred32 = lt.argmax(1)
+    # --- calibration (temperature, fitted on validation) and thresholds (chosen on validation) ---
+    _, _, val_logits = evaluate_file(arch0, tensors, val_sets, 0.0, 1.0)
+    val_labels = {k: Y.numpy() for k, (_, Y) in val_sets.items()}
+    T = fit_temperature(list(val_logits.values()), list(val_labels.values()))
+    val_probs_raw = {k: softmax(z) for k, z in val_logits.items()}
+    val_probs = {k: softmax(z / T) for k, z in val_logits.items()}
+    ece_val = {"before": mean_ece(val_probs_raw, val_labels), "after": mean_ece(val_probs, val_labels)}
+    chosen, thr_rows = choose_thresholds(val_probs, val_labels)
+    unsure_t, nad_t = chosen["unsure_threshold"], chosen["not_a_digit_threshold"]
+    print(f"temperature {T:.3f}; ECE validation {ece_val}; thresholds {chosen}", flush=True)
+
+    tensors = OrderedDict(tensors)
+    tensors[fc + ".weight"] = (tensors[fc + ".weight"] / T).astype(np.float32)
+    tensors[fc + ".bias"] = (tensors[fc + ".bias"] / T).astype(np.float32)
+    arch = dfmt.make_architecture(layers, gl, unsure_threshold=unsure_t, labels=labels,
+                                  not_a_digit_class=NAD, not_a_digit_threshold=nad_t)
+
+    # --- test: the folded F32 file, the F16 file; ECE before/after on the pooled test sets ---
+    test_m, test_probs, test_logits = evaluate_file(arch, tensors, test_sets, unsure_t, nad_t)
+    test_labels = {k: Y.numpy() for k, (_, Y) in test_sets.items()}
+    ece_test = {"before": mean_ece({k: softmax(z * T) for k, z in test_logits.items()}, test_labels),
+                "after": mean_ece(test_probs, test_labels)}
+    val_m = {k: set_metrics(val_probs[k], val_labels[k], unsure_t, nad_t) for k in val_probs}
     t16 = dfmt.round_tensors(tensors, "F16")
-    lt16 = file_net_predict(arch, t16, Xte)
-    pred16 = lt16.argmax(1)
-    lv16 = file_net_predict(arch, t16, Xva)
+    test16_m, test16_probs, _ = evaluate_file(arch, t16, test_sets, unsure_t, nad_t)
+
+    Xte = test_sets["mnist"][0]
+    Yte = test_labels["mnist"]
+    lt = test_logits["mnist"]
+    pred32 = lt[:, :NAD].argmax(1)
+    pred16 = test16_probs["mnist"][:, :NAD].argmax(1)
     err32 = np.nonzero(pred32 != Yte)[0]
     err16 = np.nonzero(pred16 != Yte)[0]
-    srt = np.sort(lt, 1)
+    srt = np.sort(lt[:, :NAD], 1)
     gap = srt[:, -1] - srt[:, -2]
     close = np.argsort(gap)[:5]
-
     acc32 = 1 - len(err32) / len(Yte)
     acc16 = 1 - len(err16) / len(Yte)
-    accuracy_str = (f"MNIST test {100 * acc32:.2f}% ({len(err32)} errors of 10000), PyTorch float32, "
-                    f"folded network; validation {100 * val_correct.mean():.2f}% "
-                    f"({int((~val_correct).sum())} errors of {len(Yva)})")
+    cvl_pred = test_probs["cvl"][:, :NAD].argmax(1)
+    cvl_err = np.nonzero(cvl_pred != test_labels["cvl"])[0]
+
+    ev = tr.evaluate(model.to(memory_format=torch.channels_last), Xte, torch.from_numpy(Yte))
+    pt_pred = ev["probs"][:, :NAD].argmax(1).numpy()
+
+    accuracy_str = (f"MNIST test {100 * acc32:.2f}%, CVL test {100 * test_m['cvl']['accuracy']:.2f}% "
+                    f"(176 unseen writers, image path), UJI held-out writers "
+                    f"{100 * test_m['uji']['accuracy']:.2f}% (stroke path); letters of unseen writers "
+                    f"refused {100 * test_m['letters']['refused']:.1f}%")
     training_str = (f"model/train.py seed {ck['args']['seed']}, {len(history)} epochs run, "
-                    f"best epoch {ck['best']['epoch']} (validation accuracy); "
+                    f"best epoch {ck['best']['epoch']} (mean validation accuracy over sources); "
                     f"command: /usr/bin/python3 model/train.py --data ../shared/data/mnist")
     meta = {"accuracy": accuracy_str, "training": training_str,
             "description": "digits recognizer: 5 conv (BN folded) + global average pool + dense; "
-                           "input 28x28 MNIST-normalized digit, pixels in [0,1]"}
+                           "input 28x28 MNIST-normalized digit, pixels in [0,1]; 11 classes: the "
+                           "digits and 'not a digit'; temperature-calibrated (T folded into fc)"}
 
     f32_path = os.path.join(args.out, "digits.safetensors")
     f16_path = os.path.join(args.out, "digits_f16.safetensors")
     size32 = dfmt.write_model_file(f32_path, arch, tensors, "F32", meta)
     meta16 = dict(meta)
-    meta16["accuracy"] = (f"MNIST test {100 * acc16:.2f}% ({len(err16)} errors of 10000), "
-                          "F16-stored weights computed in float32")
+    meta16["accuracy"] = (f"MNIST test {100 * acc16:.2f}%, CVL test {100 * test16_m['cvl']['accuracy']:.2f}%"
+                          " with F16-stored weights computed in float32")
     size16 = dfmt.write_model_file(f16_path, arch, tensors, "F16", meta16)
 
     # --- ONNX ---
     onnx_path = os.path.join(args.out, "digits.onnx")
     onnx_info = {}
     onet = OnnxNet(arch, tensors).eval()
-    x0 = torch.from_numpy(Xte[:16].astype(np.float32) / 255.0).reshape(16, 1, 28, 28)
+    x0 = Xte[:16].float().reshape(16, 1, 28, 28)
     try:
         torch.onnx.export(onet, x0[:1], onnx_path, input_names=["input"], output_names=["logits"],
                           dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
@@ -262,70 +380,90 @@ def main():
         onnx_info = {"error": f"{type(e).__name__}: {e}"}
     print("onnx:", onnx_info)
 
-    # --- golden: 5 first test digits, 2 misclassified, 1 least confident correct one ---
-    pt = torch.from_numpy(lt).softmax(1).numpy()
+    # --- golden: MNIST (5 first, 2 errors, least confident), 2 CVL scans, 2 letters ---
     correct = pred32 == Yte
-    chosen = [0, 1, 2, 3, 4]
-    chosen += [int(i) for i in err32[:2]]
-    conf = np.where(correct, pt.max(1), 2.0)
-    chosen += [int(np.argmin(conf))]
-    chosen = list(dict.fromkeys(chosen))
-    extra_fill = 5
-    while len(chosen) < 8:
-        chosen.append(extra_fill)
-        chosen = list(dict.fromkeys(chosen))
-        extra_fill += 1
+    pt = test_probs["mnist"]
+    chosen_idx = [0, 1, 2, 3, 4] + [int(i) for i in err32[:2]]
+    conf = np.where(correct, pt[np.arange(len(pt)), pred32], 2.0)
+    chosen_idx += [int(np.argmin(conf))]
+    chosen_idx = list(dict.fromkeys(chosen_idx))
+    fill = 5
+    while len(chosen_idx) < 8:
+        chosen_idx = list(dict.fromkeys(chosen_idx + [fill]))
+        fill += 1
     net64 = dfmt.FileNet(arch, tensors, dtype=torch.float64)
+    inputs = [(f"mnist_test_{i}", Xte[i].numpy().reshape(-1), int(Yte[i]), int(pred32[i]))
+              for i in chosen_idx]
+    for i in (0, 1):
+        inputs.append((f"cvl_test_{i}", test_sets["cvl"][0][i].numpy().reshape(-1),
+                       int(test_labels["cvl"][i]), int(cvl_pred[i])))
+    for i in (0, 50):
+        inputs.append((f"letter_test_{i}", test_sets["letters"][0][i].numpy().reshape(-1), NAD,
+                       int(test_probs["letters"][i][:NAD].argmax())))
     cases = []
-    for i in chosen:
-        img = Xte[i].astype(np.float32) / np.float32(255.0)
-        c = dfmt.golden_case(net64, f"mnist_test_{i}", img, int(Yte[i]), gradcam_class=int(Yte[i]))
-        cases.append(c)
-        if pred32[i] != Yte[i]:
-            cases.append(dfmt.golden_case(net64, f"mnist_test_{i}_cam_pred", img, int(Yte[i]),
-                                          gradcam_class=int(pred32[i])))
+    for name, img, label, pred in inputs:
+        cases.append(dfmt.golden_case(net64, name, img, label, gradcam_class=label))
+        if pred != label:
+            cases.append(dfmt.golden_case(net64, name + "_cam_pred", img, label, gradcam_class=pred))
     os.makedirs(os.path.dirname(args.golden), exist_ok=True)
     dfmt.write_golden(args.golden, "digits.safetensors", cases)
-    # also a golden file for the F16 file (same inputs, F16-rounded weights)
     net64h = dfmt.FileNet(arch, t16, dtype=torch.float64)
-    cases16 = []
-    for c in cases:
-        img = np.array(c["input"], dtype=np.float32)
-        cases16.append(dfmt.golden_case(net64h, c["name"], img, c["label"], c["gradcam"]["class"]))
+    cases16 = [dfmt.golden_case(net64h, c["name"], np.array(c["input"], dtype=np.float32), c["label"],
+                                c["gradcam"]["class"]) for c in cases]
     dfmt.write_golden(args.golden.replace("digits.golden", "digits_f16.golden"),
                       "digits_f16.safetensors", cases16)
 
     # --- errors, confusion pairs, pictures ---
     errors = [{"index": int(i), "label": int(Yte[i]), "pred": int(pred32[i]),
-               "prob": round(float(pt[i].max()), 4), "logit_gap": round(float(gap[i]), 4)}
+               "prob": round(float(pt[i, pred32[i]]), 4), "logit_gap": round(float(gap[i]), 4)}
               for i in err32]
-    pairs = Counter((e["label"], e["pred"]) for e in errors)
-    unordered = Counter(tuple(sorted(k)) for k in pairs.elements())
+    pairs_ordered, pairs_unordered = confusion_pairs(pred32, Yte)
+    cvl_pairs_ordered, cvl_pairs_unordered = confusion_pairs(cvl_pred, test_labels["cvl"])
     with open(os.path.join(args.out, "test_errors.json"), "w") as f:
         json.dump({"model": "digits.safetensors", "count": len(errors),
-                   "accuracy": acc32, "note": "index into t10k (0-based), label, prediction of the "
-                   "folded float32 network, its top probability, top-1 minus top-2 logit",
+                   "accuracy": acc32, "note": "index into t10k (0-based), label, best digit of the "
+                   "folded float32 network, its probability, top-1 minus top-2 digit logit",
                    "closest_calls": [{"index": int(i), "logit_gap": float(gap[i])} for i in close],
-                   "errors": errors}, f, indent=1)
+                   "errors": errors,
+                   "cvl_test": {"count": len(cvl_pred), "errors": len(cvl_err),
+                                "accuracy": float(1 - len(cvl_err) / len(cvl_pred)),
+                                "error_indices": [int(i) for i in cvl_err],
+                                "note": "cvl-test idx through the image path (digits eval --preprocess)"}},
+                  f, indent=1)
     shown = errors[:120]
-    image_grid([Xte[e["index"]] for e in shown],
+    image_grid([(Xte[e["index"], 0].numpy() * 255).astype(np.uint8) for e in shown],
                [f"#{e['index']}: {e['label']}→{e['pred']} {e['prob']:.2f}" for e in shown],
                os.path.join(args.out, "test_errors.png"),
                suptitle=(f"{'all ' if len(shown) == len(errors) else 'first 120 of '}{len(errors)} "
-                         "MNIST test errors (index: true→predicted, top probability)"))
-    top_pairs = unordered.most_common(4)
-    imgs, titles = [], []
-    for (a, b), n in top_pairs:
-        ex = [e for e in errors if {e["label"], e["pred"]} == {a, b}][:6]
-        for e in ex:
-            imgs.append(Xte[e["index"]])
-            titles.append(f"#{e['index']}: {e['label']}→{e['pred']}")
-        while len(imgs) % 6:
-            imgs.append(np.zeros((28, 28), np.uint8))
-            titles.append("")
-    if imgs:
-        image_grid(imgs, titles, os.path.join(args.out, "confused_pairs.png"), ncols=6,
-                   suptitle="most confused pairs (one row each)")
+                         "MNIST test errors (index: true→predicted, probability)"))
+    cvl_imgs = test_sets["cvl"][0]
+    shown_cvl = cvl_err[:96]
+    image_grid([(cvl_imgs[i, 0].numpy() * 255).astype(np.uint8) for i in shown_cvl],
+               [f"{test_labels['cvl'][i]}→{cvl_pred[i]}" for i in shown_cvl],
+               os.path.join(args.out, "cvl_test_errors.png"),
+               suptitle=f"first {len(shown_cvl)} of {len(cvl_err)} CVL test errors, as the network "
+                        "sees them (true→predicted)")
+    let_X = test_sets["letters"][0]
+    _, let_nad, let_unsure = decide(test_probs["letters"], unsure_t, nad_t)
+    accepted = np.nonzero(~(let_nad | let_unsure))[0]
+    let_chars = [c for _, c in hw.letters_split("test")]
+    if len(accepted):
+        image_grid([(let_X[i, 0].numpy() * 255).astype(np.uint8) for i in accepted[:48]],
+                   [f"{let_chars[i]}→{test_probs['letters'][i][:NAD].argmax()}" for i in accepted[:48]],
+                   os.path.join(args.out, "letters_accepted.png"),
+                   suptitle=f"letters of unseen writers read as digits: {len(accepted)} of {len(let_X)}")
+
+    baseline = {}
+    if args.baseline:
+        import check_model_file as cmf
+        barch, btensors, _, _ = cmf.read_model(args.baseline)
+        bt = OrderedDict((k, v.astype(np.float32)) for k, v in btensors.items())
+        bm, bprobs, _ = evaluate_file(barch, bt, test_sets, barch.get("unsure_threshold", 0.5), 1.1)
+        bcvl = bprobs["cvl"][:, :NAD].argmax(1)
+        bo, bu = confusion_pairs(bcvl, test_labels["cvl"])
+        baseline = {"file": args.baseline, "test": bm, "cvl_confused_pairs_ordered": bo[:12],
+                    "cvl_confused_pairs_unordered": bu[:12]}
+        print("baseline:", json.dumps(bm), flush=True)
 
     summary = {
         "checkpoint": os.path.relpath(args.checkpoint, mnist.REPO_ROOT),
@@ -337,36 +475,34 @@ def main():
         "files": {"digits.safetensors": size32, "digits_f16.safetensors": size16,
                   "digits.onnx": onnx_info.get("bytes")},
         "onnx": onnx_info,
-        "test": {
+        "temperature": T, "ece": {"validation": ece_val, "test": ece_test},
+        "unsure_threshold": unsure_t, "not_a_digit_threshold": nad_t,
+        "threshold_choice": chosen, "threshold_table_validation": thr_rows,
+        "validation": val_m, "test": test_m, "test_f16": test16_m,
+        "mnist_test": {
             "pytorch_unfolded_errors": int((pt_pred != Yte).sum()),
             "f32_folded_errors": len(err32), "f32_folded_accuracy": acc32,
             "f16_errors": len(err16), "f16_accuracy": acc16,
             "f16_vs_f32_prediction_differences": int((pred16 != pred32).sum()),
-            "f16_max_abs_logit_diff": float(np.abs(lt16 - lt).max()),
             "f32_vs_unfolded_prediction_differences": int((pt_pred != pred32).sum()),
-            "smallest_top2_logit_gaps": [{"index": int(i), "gap": float(gap[i])} for i in close],
-        },
-        "validation": {"errors": int((~val_correct).sum()), "accuracy": float(val_correct.mean()),
-                       "f16_errors": int((lv16.argmax(1) != Yva).sum())},
-        "unsure_threshold": thr, "unsure_threshold_table_validation": thr_rows,
-        "unsure_threshold_on_test": {
-            "errors_below": int(((pt.max(1) < thr) & ~correct).sum()), "errors_total": int((~correct).sum()),
-            "correct_below": int(((pt.max(1) < thr) & correct).sum()), "correct_total": int(correct.sum())},
-        "confused_pairs_ordered": [{"true": a, "pred": b, "count": n} for (a, b), n in pairs.most_common()],
-        "confused_pairs_unordered": [{"pair": list(k), "count": n} for k, n in unordered.most_common()],
+            "smallest_top2_logit_gaps": [{"index": int(i), "gap": float(gap[i])} for i in close]},
+        "mnist_confused_pairs_ordered": pairs_ordered, "mnist_confused_pairs_unordered": pairs_unordered,
+        "cvl_confused_pairs_ordered": cvl_pairs_ordered[:12],
+        "cvl_confused_pairs_unordered": cvl_pairs_unordered[:12],
+        "baseline": baseline,
         "golden_cases": [c["name"] for c in cases],
     }
     with open(os.path.join(args.out, "export_summary.json"), "w") as f:
         json.dump(summary, f, indent=1)
     print(f"exported {f32_path} ({size32} B F32), {f16_path} ({size16} B F16)")
-    print(f"params {params} (trained model {params_train}), MACs {macs}, gradcam layer {gl} "
-          f"{shapes[gl]}")
-    print(f"test: F32 {100 * acc32:.2f}% ({len(err32)} errors), F16 {100 * acc16:.2f}% "
-          f"({len(err16)} errors, {summary['test']['f16_vs_f32_prediction_differences']} predictions "
-          f"differ), unfolded PyTorch {summary['test']['pytorch_unfolded_errors']} errors")
-    print(f"validation: {summary['validation']}; unsure_threshold {thr}")
-    print("errors:", [(e["index"], e["label"], e["pred"]) for e in errors])
-    print("confused pairs:", unordered.most_common(6))
+    print(f"params {params} (trained model {params_train}), MACs {macs}, gradcam layer {gl} {shapes[gl]}")
+    for k, m in test_m.items():
+        print(f"test {k:8s}: " + ", ".join(f"{a} {v:.4f}" if isinstance(v, float) else f"{a} {v}"
+                                          for a, v in m.items()))
+    print(f"F16: MNIST {100 * acc16:.2f}% ({len(err16)} errors), "
+          f"{summary['mnist_test']['f16_vs_f32_prediction_differences']} MNIST predictions differ")
+    print(f"ECE validation {ece_val}, test {ece_test}; T = {T:.3f}; thresholds unsure {unsure_t}, "
+          f"not a digit {nad_t}")
     print("golden cases:", summary["golden_cases"])
 
 

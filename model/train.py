@@ -34,6 +34,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import data_mix  # noqa: E402
 import mnist  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -50,12 +51,13 @@ def _cbr(i, name, cin, cout, k=3, p=1):
             (f"relu{i}", nn.ReLU(inplace=False))]
 
 
-DEFAULT_WIDTHS = (16, 32, 48, 64, 96)
+DEFAULT_WIDTHS = (20, 40, 56, 80, 112)
 
 
-def digits_net(dropout=0.2, widths=DEFAULT_WIDTHS):
-    """28x28 -> conv 16 -> pool 14 -> conv 32 -> conv 48 -> pool 7 -> conv 64 -> conv 96 (Grad-CAM,
-    7x7) -> global average pool -> dropout -> dense 10 (default widths)."""
+def digits_net(dropout=0.2, widths=DEFAULT_WIDTHS, classes=11):
+    """28x28 -> conv 20 -> pool 14 -> conv 40 -> conv 56 -> pool 7 -> conv 80 -> conv 112 (Grad-CAM,
+    7x7) -> global average pool -> dropout -> dense `classes` (default widths; class 10 is "not a
+    digit")."""
     w1, w2, w3, w4, w5 = widths
     layers = []
     layers += _cbr(1, "", 1, w1)
@@ -66,11 +68,11 @@ def digits_net(dropout=0.2, widths=DEFAULT_WIDTHS):
     layers += _cbr(4, "", w3, w4)
     layers += _cbr(5, "", w4, w5)
     layers += [("gap", nn.AdaptiveAvgPool2d(1)), ("flatten", nn.Flatten()),
-               ("dropout", nn.Dropout(dropout)), ("fc", nn.Linear(w5, 10))]
+               ("dropout", nn.Dropout(dropout)), ("fc", nn.Linear(w5, classes))]
     return nn.Sequential(OrderedDict(layers))
 
 
-def keras_cnn():
+def keras_cnn(classes=11):
     """The product brief's Keras baseline: Conv32-Conv64-MaxPool-Dropout0.25-Dense128-
     Dropout0.5-Dense10 (3x3 valid convs, as in the Keras MNIST example)."""
     return nn.Sequential(OrderedDict([
@@ -79,7 +81,7 @@ def keras_cnn():
         ("pool", nn.MaxPool2d(2)), ("drop1", nn.Dropout(0.25)),
         ("flatten", nn.Flatten()),
         ("fc1", nn.Linear(64 * 12 * 12, 128)), ("relu3", nn.ReLU()),
-        ("drop2", nn.Dropout(0.5)), ("fc2", nn.Linear(128, 10)),
+        ("drop2", nn.Dropout(0.5)), ("fc2", nn.Linear(128, classes)),
     ]))
 
 
@@ -136,7 +138,8 @@ class AugConfig:
     noise_sigma = 0.05
 
 
-def augment(x: torch.Tensor, g: torch.Generator, cfg=AugConfig) -> torch.Tensor:
+def augment(x: torch.Tensor, g: torch.Generator, cfg=AugConfig, may_thicken=None) -> torch.Tensor:
+    """may_thicken: (B,) bool, which samples may get the dilation (default: all)."""
     B = x.shape[0]
     u = lambda *s: torch.rand(*s, generator=g)  # noqa: E731
 
@@ -144,6 +147,8 @@ def augment(x: torch.Tensor, g: torch.Generator, cfg=AugConfig) -> torch.Tensor:
     if cfg.thick_p > 0:
         sel = u(B) < cfg.thick_p
         dil = u(B) < 0.5
+        if may_thicken is not None:
+            dil = dil & may_thicken
         dil_amt = 0.3 + 0.7 * u(B)
         ero_amt = 0.2 + 0.3 * u(B)
         mx = F.max_pool2d(x, 3, 1, 1)
@@ -182,22 +187,9 @@ def normalize(x):
 # data
 # --------------------------------------------------------------------------------------------
 
-def load_data(data_dir, smoke=False):
-    d = mnist.load_or_exit(data_dir)
-    tr_idx, va_idx = mnist.split_indices()
-    X = torch.from_numpy(d["train_images"].copy()).unsqueeze(1)  # uint8 N,1,28,28
-    Y = torch.from_numpy(d["train_labels"].astype(np.int64))
-    Xt = torch.from_numpy(d["test_images"].copy()).unsqueeze(1)
-    Yt = torch.from_numpy(d["test_labels"].astype(np.int64))
-    tr_idx, va_idx = torch.from_numpy(tr_idx), torch.from_numpy(va_idx)
-    if smoke:
-        tr_idx, va_idx = tr_idx[:2048], va_idx[:1000]
-        Xt, Yt = Xt[:1000], Yt[:1000]
-    return {"train": (X[tr_idx], Y[tr_idx]), "val": (X[va_idx], Y[va_idx]), "test": (Xt, Yt)}
-
-
 def to_float(xb):
-    return xb.float().div_(255.0)
+    """Training bytes -> [0, 1]; float pixels (the exact evaluation sets) pass through."""
+    return xb.float().div_(255.0) if xb.dtype == torch.uint8 else xb.float()
 
 
 @torch.no_grad()
@@ -216,6 +208,15 @@ def evaluate(model, X, Y, bs=1000, channels_last=True):
     pred = torch.cat(preds)
     return {"loss": tot_loss / len(X), "acc": (pred == Y).float().mean().item(),
             "errors": int((pred != Y).sum()), "pred": pred, "probs": torch.cat(probs)}
+
+
+def evaluate_sets(model, sets):
+    """Per-set results and the selection score: the mean accuracy over the sets (so MNIST's 6,000
+    images do not drown the held-out writers of CVL and UJI, or the non-digits)."""
+    res = {name: evaluate(model, X, Y) for name, (X, Y) in sets.items()}
+    score = float(np.mean([r["acc"] for r in res.values()]))
+    loss = float(np.mean([r["loss"] for r in res.values()]))
+    return res, score, loss
 
 
 # --------------------------------------------------------------------------------------------
@@ -250,23 +251,26 @@ def plot_curves(history, path, title):
 
 
 def plot_confusion(y_true, y_pred, path, title):
+    """Rows: the true digit; columns: the prediction, the last one "not a digit" (?)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    cm = np.zeros((10, 10), dtype=np.int64)
+    cols = max(10, int(np.max(y_pred)) + 1, data_mix.NUM_CLASSES)
+    cm = np.zeros((10, cols), dtype=np.int64)
     for t, p in zip(np.asarray(y_true), np.asarray(y_pred)):
         cm[t, p] += 1
-    fig, ax = plt.subplots(figsize=(7, 6))
+    fig, ax = plt.subplots(figsize=(7.5, 6))
     off = cm.copy()
     np.fill_diagonal(off, 0)
     im = ax.imshow(off, cmap="Reds")
     for i in range(10):
-        for j in range(10):
+        for j in range(cols):
             ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=8,
                     color="black" if i != j else "gray")
-    ax.set_xticks(range(10))
+    ax.set_xticks(range(cols))
+    ax.set_xticklabels([str(j) if j < 10 else "?" for j in range(cols)])
     ax.set_yticks(range(10))
-    ax.set_xlabel("predicted")
+    ax.set_xlabel("predicted (? = not a digit)")
     ax.set_ylabel("true")
     ax.set_title(title)
     fig.colorbar(im, ax=ax, label="errors (off-diagonal)")
@@ -284,7 +288,7 @@ def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default=mnist.DEFAULT_DATA, help="MNIST idx .gz dir (with md5sums)")
     ap.add_argument("--arch", default="digits", choices=sorted(ARCHS))
-    ap.add_argument("--epochs", type=int, default=40)
+    ap.add_argument("--epochs", type=int, default=32)
     ap.add_argument("--batch-size", type=int, default=128)
     ap.add_argument("--lr", type=float, default=3e-3, help="peak LR (one-cycle) / start LR (plateau)")
     ap.add_argument("--weight-decay", type=float, default=1e-2, help="AdamW decoupled weight decay")
@@ -295,9 +299,6 @@ def parse_args(argv=None):
     ap.add_argument("--patience", type=int, default=8, help="early stopping: epochs without a "
                     "new best validation loss (one-cycle: counted in the second half only)")
     ap.add_argument("--no-augment", action="store_true")
-    ap.add_argument("--stroke-p", type=float, default=0.0,
-                    help="fraction of training samples shown as stroke renders (skeleton redrawn "
-                         "with a uniform pen, the look of the canvas path; model/stroke_render.py)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--threads", type=int, default=1, help="torch threads; 1 is much faster "
                     "than 2 when other processes share the 2 cores (OpenMP barriers)")
@@ -306,8 +307,6 @@ def parse_args(argv=None):
     ap.add_argument("--checkpoints", default=None, help="default OUT/checkpoints")
     ap.add_argument("--resume", action="store_true", help="continue from CHECKPOINTS/last.pt")
     ap.add_argument("--smoke", action="store_true", help="tiny subset, 1 short epoch (CI)")
-    ap.add_argument("--subset", type=int, default=0, help="train on the first N images of the "
-                    "training split only (quick experiments)")
     ap.add_argument("--stop-after", type=int, default=0, help="end this invocation after N epochs "
                     "(simulates an interruption; continue with --resume)")
     ap.add_argument("--tag", default="", help="prefix for output file names (baselines)")
@@ -336,29 +335,22 @@ def train(args):
     np.random.seed(args.seed)
     torch.use_deterministic_algorithms(True, warn_only=True)
 
-    data = load_data(args.data, smoke=args.smoke)
-    Xtr, Ytr = data["train"]
-    if args.subset:
-        Xtr, Ytr = Xtr[:args.subset], Ytr[:args.subset]
-    Xstroke = None
-    if args.stroke_p > 0:
-        from stroke_render import stroke_renders
-        t_render = time.time()
-        Xstroke = torch.from_numpy(stroke_renders(Xtr.squeeze(1).numpy(), seed=args.seed)).unsqueeze(1)
-        print(f"stroke renders of {len(Xtr)} training images: {time.time() - t_render:.0f} s",
-              flush=True)
-    Xva, Yva = data["val"]
-    print(f"data: train {len(Xtr)}, validation {len(Xva)}, test {len(data['test'][0])}"
-          f"{' (smoke subset)' if args.smoke else ''}", flush=True)
+    mix = data_mix.Mixture(args.data, smoke=args.smoke, cache_dir=ckdir,
+                           log=lambda m: print(m, flush=True))
+    val_sets = data_mix.eval_sets("val", args.data, smoke=args.smoke)
+    epoch_size = sum(mix.mix.values())
+    print("validation (held-out writers): " +
+          ", ".join(f"{k} {len(v[1])}" for k, v in val_sets.items()), flush=True)
 
-    kw = ({"dropout": args.dropout, "widths": tuple(int(w) for w in args.widths.split(","))}
-          if args.arch == "digits" else {})
+    kw = ({"dropout": args.dropout, "widths": tuple(int(w) for w in args.widths.split(",")),
+           "classes": data_mix.NUM_CLASSES} if args.arch == "digits"
+          else {"classes": data_mix.NUM_CLASSES})
     model = build_model(args.arch, **kw).to(memory_format=torch.channels_last)
     params, macs = count_params(model), count_macs(model)
     print(f"model {args.arch}: {params} parameters, {macs} MACs", flush=True)
 
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
-    steps = math.ceil(len(Xtr) / args.batch_size)
+    steps = math.ceil(epoch_size / args.batch_size)
     if args.schedule == "onecycle":
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, epochs=args.epochs,
                                                     steps_per_epoch=steps, pct_start=0.25,
@@ -391,21 +383,22 @@ def train(args):
         # every epoch's randomness derives from (seed, epoch): a resumed run is the same run
         torch.manual_seed(args.seed * 1000 + epoch)
         g = torch.Generator().manual_seed(args.seed * 1000 + epoch)
-        perm = torch.randperm(len(Xtr), generator=g)
+        t_mix = time.time()
+        Xtr, Ytr, Mtr = mix.epoch(args.seed * 1000 + epoch)
+        t_mix = time.time() - t_mix
         model.train()
         tot_loss, tot_ok, seen = 0.0, 0, 0
         bar = tqdm(range(steps), desc=f"epoch {epoch + 1}/{args.epochs}", leave=False,
                    mininterval=1.0 if is_tty() else 60.0,
                    file=sys.stderr)
         for it in bar:
-            idx = perm[it * args.batch_size:(it + 1) * args.batch_size]
-            x = to_float(Xtr[idx])
-            y = Ytr[idx]
-            if Xstroke is not None:  # some samples in the canvas path's look
-                sel = torch.rand(len(idx), generator=g) < args.stroke_p
-                x[sel] = to_float(Xstroke[idx][sel])
-            if not args.no_augment:
-                x = augment(x, g)
+            sl = slice(it * args.batch_size, (it + 1) * args.batch_size)
+            x = to_float(Xtr[sl])
+            y = Ytr[sl]
+            if not args.no_augment:  # image sources: image augmentation; strokes: varied already
+                kind = Mtr[sl]
+                m = kind != data_mix.NO_AUGMENT
+                x[m] = augment(x[m], g, may_thicken=kind[m] == data_mix.MNIST_AUGMENT)
             x = normalize(x).contiguous(memory_format=torch.channels_last)
             out = model(x)
             loss = F.cross_entropy(out, y)
@@ -420,28 +413,31 @@ def train(args):
             if it % 20 == 0:
                 bar.set_postfix(loss=f"{tot_loss / seen:.4f}", acc=f"{tot_ok / seen:.4f}", refresh=False)
         bar.close()
-        ev = evaluate(model, Xva, Yva)
+        vres, vscore, vloss = evaluate_sets(model, val_sets)
         if args.schedule == "plateau":
-            sched.step(ev["loss"])
+            sched.step(vloss)
         dt = time.time() - t0
         h = {"epoch": epoch + 1, "lr": opt.param_groups[0]["lr"], "train_loss": tot_loss / seen,
-             "train_acc": tot_ok / seen, "val_loss": ev["loss"], "val_acc": ev["acc"],
-             "val_errors": ev["errors"], "time_s": dt}
+             "train_acc": tot_ok / seen, "val_loss": vloss, "val_acc": vscore,
+             "val_sets": {k: {"acc": r["acc"], "errors": r["errors"], "loss": r["loss"]}
+                          for k, r in vres.items()},
+             "time_s": dt, "mix_time_s": t_mix}
         history.append(h)
-        improved = (ev["acc"] > best["val_acc"]
-                    or (ev["acc"] == best["val_acc"] and ev["loss"] < best["val_loss"]))
+        # the checkpoint with the lowest validation loss (mean over the sources): smoother than
+        # their accuracies, which move by single samples on the smaller held-out sets
+        improved = vloss < best["val_loss"]
         if improved:
-            best = {"val_acc": ev["acc"], "val_loss": ev["loss"], "epoch": epoch + 1,
-                    "val_errors": ev["errors"]}
-        if ev["loss"] < best_loss:
-            best_loss, bad_epochs = ev["loss"], 0
+            best = {"val_acc": vscore, "val_loss": vloss, "epoch": epoch + 1}
+        if vloss < best_loss:
+            best_loss, bad_epochs = vloss, 0
         elif args.schedule != "onecycle" or epoch + 1 > args.epochs // 2:
             # with one-cycle the LR is high in the first half and the validation loss is noisy
             # there: early stopping only counts epochs of the annealing half
             bad_epochs += 1
+        per = "  ".join(f"{k} {100 * r['acc']:.2f}%" for k, r in vres.items())
         print(f"epoch {epoch + 1:3d}/{args.epochs}  lr {h['lr']:.2e}  train loss {h['train_loss']:.4f}"
-              f" acc {100 * h['train_acc']:.2f}%  val loss {ev['loss']:.4f} acc {100 * ev['acc']:.2f}%"
-              f" ({ev['errors']} errors)  {dt:.0f}s{'  *best*' if improved else ''}", flush=True)
+              f" acc {100 * h['train_acc']:.2f}%  val loss {vloss:.4f} mean acc {100 * vscore:.2f}%"
+              f" [{per}]  {dt:.0f}s (mix {t_mix:.0f}s){'  *best*' if improved else ''}", flush=True)
         ck = {"model": model.state_dict(), "optimizer": opt.state_dict(),
               "scheduler": sched.state_dict(), "epoch": epoch, "history": history, "best": best,
               "best_loss": best_loss, "bad_epochs": bad_epochs, "args": vars(args),
@@ -459,26 +455,30 @@ def train(args):
         print(f"early stopping: validation loss did not improve for {args.patience} epochs",
               flush=True)
 
-    # ---- final report with the best checkpoint (the test set is used here only) ----
+    # ---- final report with the best checkpoint (the test sets are used here only) ----
     ck = torch.load(best_path)
     model.load_state_dict(ck["model"])
-    Xte, Yte = data["test"]
-    ev_val = evaluate(model, Xva, Yva)
-    ev_test = evaluate(model, Xte, Yte)
+    test_sets = data_mix.eval_sets("test", args.data, smoke=args.smoke)
+    vres, vscore, _ = evaluate_sets(model, val_sets)
+    tres, _, _ = evaluate_sets(model, test_sets)
     tag = args.tag
     plot_curves(history, os.path.join(args.out, f"{tag}training_curves.png"),
-                f"{args.arch}: best epoch {best['epoch']}, val acc {100 * ev_val['acc']:.2f}%")
-    cm = plot_confusion(Yte.numpy(), ev_test["pred"].numpy(),
+                f"{args.arch}: best epoch {best['epoch']}, mean validation accuracy {100 * vscore:.2f}%")
+    Xte, Yte = test_sets["mnist"]
+    cm = plot_confusion(Yte.numpy(), tres["mnist"]["pred"].numpy(),
                         os.path.join(args.out, f"{tag}confusion_matrix.png"),
-                        f"MNIST test: {100 * ev_test['acc']:.2f}% ({ev_test['errors']} errors)")
+                        f"MNIST test: {100 * tres['mnist']['acc']:.2f}% ({tres['mnist']['errors']} errors)")
     train_time = sum(h["time_s"] for h in history)
     summary = {
         "arch": args.arch, "params": params, "macs": macs,
         "command": "/usr/bin/python3 " + " ".join([os.path.relpath(sys.argv[0])] + sys.argv[1:]),
         "args": vars(args), "seed": args.seed, "split_seed": mnist.SPLIT_SEED,
+        "epoch_mix": mix.mix,
         "epochs_run": len(history), "best_epoch": best["epoch"], "stopped_early": stopped_early,
-        "val_acc": ev_val["acc"], "val_errors": ev_val["errors"],
-        "test_acc": ev_test["acc"], "test_errors": ev_test["errors"],
+        "val": {k: {"acc": r["acc"], "errors": r["errors"], "count": len(val_sets[k][1])}
+                for k, r in vres.items()},
+        "test": {k: {"acc": r["acc"], "errors": r["errors"], "count": len(test_sets[k][1])}
+                 for k, r in tres.items()},
         "mean_epoch_s": train_time / max(1, len(history)), "train_time_s": train_time,
         "wall_time_this_invocation_s": time.time() - t_start,
         "confusion_matrix": cm.tolist(), "history": history,
@@ -487,9 +487,9 @@ def train(args):
     }
     with open(os.path.join(args.out, f"{tag}training_summary.json"), "w") as f:
         json.dump(summary, f, indent=1)
-    print(f"best epoch {best['epoch']}: validation {100 * ev_val['acc']:.2f}% ({ev_val['errors']} "
-          f"errors), TEST {100 * ev_test['acc']:.2f}% ({ev_test['errors']} errors); "
-          f"training {train_time / 60:.1f} min, {summary['mean_epoch_s']:.0f} s/epoch", flush=True)
+    print(f"best epoch {best['epoch']}: " + ", ".join(
+        f"{k} {100 * r['acc']:.2f}%" for k, r in tres.items()) + " (TEST, argmax of 11 classes); "
+        f"training {train_time / 60:.1f} min, {summary['mean_epoch_s']:.0f} s/epoch", flush=True)
     return summary
 
 

@@ -71,11 +71,12 @@ TEST(CliRecognize, StrokesGiveParsableJson) {
   ASSERT_EQ(j["digits"].size(), 1u);
   const json& d = j["digits"][0];
   EXPECT_EQ(d["digit"], fixture[0].label);
-  ASSERT_EQ(d["probabilities"].size(), 10u);
+  ASSERT_EQ(d["probabilities"].size(), 11u);  // the digits and "not a digit"
   double sum = 0;
   for (const json& p : d["probabilities"]) sum += p.get<double>();
   EXPECT_NEAR(sum, 1.0, 1e-5);
   ASSERT_EQ(d["box"].size(), 4u);
+  EXPECT_EQ(d["not_a_digit"], false);
   EXPECT_TRUE(d["unsure"].is_boolean());
 }
 

@@ -324,6 +324,41 @@ TEST(ModelLoader, RefusesInconsistentArchitecture) {
   ExpectLoadError(MakeModelFile(arch, SmallTensors()), "\"std\" must be positive");
 }
 
+TEST(ModelLoader, ReadsTheNotADigitClass) {
+  json arch = SmallArchitecture();
+  arch["not_a_digit_class"] = 9;
+  arch["not_a_digit_threshold"] = 0.4;
+  const std::vector<uint8_t> bytes = MakeModelFile(arch, SmallTensors());
+  Network net;
+  const Status s = LoadNetwork(bytes.data(), bytes.size(), &net);
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(net.not_a_digit_class, 9);
+  EXPECT_FLOAT_EQ(net.not_a_digit_threshold, 0.4f);
+
+  Network plain;  // a model without the class: every input is some digit
+  const std::vector<uint8_t> plain_bytes = MakeModelFile(SmallArchitecture(), SmallTensors());
+  ASSERT_TRUE(LoadNetwork(plain_bytes.data(), plain_bytes.size(), &plain).ok());
+  EXPECT_EQ(plain.not_a_digit_class, -1);
+}
+
+TEST(ModelLoader, RefusesABadNotADigitClass) {
+  for (const json& cls : {json(10), json(-1), json(2.5), json("9")}) {
+    json arch = SmallArchitecture();
+    arch["not_a_digit_class"] = cls;
+    arch["not_a_digit_threshold"] = 0.5;
+    ExpectLoadError(MakeModelFile(arch, SmallTensors()), "not_a_digit_class");
+  }
+  for (const json& threshold : {json(1.5), json(-0.1), json(nullptr)}) {
+    json arch = SmallArchitecture();
+    arch["not_a_digit_class"] = 9;
+    arch["not_a_digit_threshold"] = threshold;
+    ExpectLoadError(MakeModelFile(arch, SmallTensors()), "not_a_digit_threshold");
+  }
+  json arch = SmallArchitecture();  // the class without its threshold
+  arch["not_a_digit_class"] = 9;
+  ExpectLoadError(MakeModelFile(arch, SmallTensors()), "not_a_digit_threshold");
+}
+
 TEST(ModelLoader, LoadsCommittedTestModel) {
   Network net;
   const Status s = LoadNetworkFile(DIGITS_TEST_DATA "/tiny.safetensors", &net);

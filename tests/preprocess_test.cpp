@@ -245,5 +245,42 @@ TEST(Preprocess, BadInputIsRefused) {
             std::string::npos);
 }
 
+// The training pipeline draws its stroke and image samples with a Python twin of this module
+// (model/raster.py), so the network learns exactly what the core feeds it. The twin's output for a
+// set of drawings and images (tests/data/raster_twin.json) must be the core's, to float precision.
+TEST(Preprocess, TheTrainingTwinComputesTheSamePixels) {
+  std::ifstream f(DIGITS_TEST_DATA "/raster_twin.json");
+  const nlohmann::json doc = nlohmann::json::parse(f, nullptr, false);
+  ASSERT_TRUE(doc.is_object()) << "tests/data/raster_twin.json is missing or not JSON";
+  ASSERT_GE(doc["strokes"].size(), 5u);
+  ASSERT_GE(doc["images"].size(), 3u);
+  auto expect_pixels = [](const std::string& name, const Preprocessed& got,
+                          const nlohmann::json& want) {
+    ASSERT_EQ(got.empty, want["empty"].get<bool>()) << name;
+    if (got.empty) return;
+    const std::vector<float> pixels = want["pixels"].get<std::vector<float>>();
+    ASSERT_EQ(got.pixels.size(), pixels.size()) << name;
+    float worst = 0.0f;
+    for (size_t i = 0; i < pixels.size(); ++i) {
+      worst = std::max(worst, std::fabs(got.pixels[i] - pixels[i]));
+    }
+    EXPECT_LE(worst, 2e-5f) << name << ": the core and model/raster.py differ";
+  };
+  for (const auto& c : doc["strokes"]) {
+    const std::string name = c["name"].get<std::string>();
+    Preprocessed pre;
+    ASSERT_TRUE(PreprocessStrokes(test::StrokesFromJson(c["strokes"]), {}, &pre).ok()) << name;
+    expect_pixels(name, pre, c);
+  }
+  for (const auto& c : doc["images"]) {
+    const std::string name = c["name"].get<std::string>();
+    const std::vector<uint8_t> gray = c["gray"].get<std::vector<uint8_t>>();
+    const ImageView view{gray.data(), c["width"].get<int>(), c["height"].get<int>(), 1};
+    Preprocessed pre;
+    ASSERT_TRUE(PreprocessImage(view, {}, &pre).ok()) << name;
+    expect_pixels(name, pre, c);
+  }
+}
+
 }  // namespace
 }  // namespace digits

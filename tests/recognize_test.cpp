@@ -193,11 +193,13 @@ TEST(Recognize, EmptyDrawingIsEmpty) {
   }
 }
 
-TEST(Recognize, UnsureFollowsTheThreshold) {
+// "Not a digit" when that class reaches its threshold; otherwise "unsure" below the unsure one.
+TEST(Recognize, NotADigitAndUnsureFollowTheThresholds) {
   std::unique_ptr<Recognizer> r = Load(BackendKind::kBuiltin);
   ASSERT_TRUE(r);
-  const float threshold = r->network().unsure_threshold;
-  int unsure = 0;
+  const Network& net = r->network();
+  ASSERT_GE(net.not_a_digit_class, 0);
+  int unsure = 0, not_a_digit = 0;
   std::mt19937 rng(7);
   std::uniform_real_distribution<float> coord(0.0f, 100.0f);
   for (int k = 0; k < 100; ++k) {  // scribbles: random polylines
@@ -206,12 +208,16 @@ TEST(Recognize, UnsureFollowsTheThreshold) {
     Recognition result;
     ASSERT_TRUE(r->RecognizeStrokes({s}, {}, &result).ok());
     const Prediction& p = result.digits[0].prediction;
-    EXPECT_EQ(p.unsure, p.probabilities[p.digit] < threshold);
+    ASSERT_EQ(p.probabilities.size(), static_cast<size_t>(net.num_classes()));
+    EXPECT_NE(p.digit, net.not_a_digit_class);  // `digit` is always a digit
+    EXPECT_EQ(p.not_a_digit, p.probabilities[net.not_a_digit_class] >= net.not_a_digit_threshold);
+    EXPECT_EQ(p.unsure, !p.not_a_digit && p.probabilities[p.digit] < net.unsure_threshold);
+    EXPECT_EQ(result.text, p.not_a_digit ? "?" : net.labels[p.digit]);
     unsure += p.unsure;
+    not_a_digit += p.not_a_digit;
   }
-  std::printf("unsure threshold %.2f: %d of 100 random scribbles flagged unsure\n", threshold,
-              unsure);
-  EXPECT_GT(unsure, 0);
+  std::printf("100 random scribbles: %d not a digit, %d unsure\n", not_a_digit, unsure);
+  EXPECT_GE(not_a_digit + unsure, 80);
 }
 
 TEST(Recognize, BadInputChangesNothing) {
@@ -226,9 +232,9 @@ TEST(Recognize, BadInputChangesNothing) {
   EXPECT_FALSE(r->RecognizeStrokes({Stroke(kMaxPoints + 1)}, {}, &out).ok());
   RecognizeOptions bad_class;
   bad_class.gradcam = true;
-  bad_class.gradcam_class = 10;
+  bad_class.gradcam_class = 11;  // the classes are 0-9 and 10, "not a digit"
   const Status s = r->RecognizeStrokes(strokes, bad_class, &out);
-  EXPECT_NE(s.message().find("class 10 is out of range"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("class 11 is out of range"), std::string::npos) << s.message();
   RecognizeOptions number;
   number.mode = Mode::kNumber;
   const uint8_t px[4] = {0, 255, 255, 0};

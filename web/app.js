@@ -124,14 +124,17 @@ function render() {
     el.camCaption.textContent = '';
   } else if (r.digits.length === 1) {
     const p = digit.probabilities[digit.digit];
-    el.answer.textContent = digit.label;
-    el.answer.className = digit.unsure ? 'big unsure' : 'big';
-    el.confidence.textContent = digit.unsure ? `Not sure: best guess, ${percent(p)}` : `${percent(p)} sure`;
+    el.answer.textContent = digit.not_a_digit ? '?' : digit.label;
+    el.answer.className = digit.unsure || digit.not_a_digit ? 'big unsure' : 'big';
+    el.confidence.textContent = digit.not_a_digit ? 'That does not look like a digit'
+      : digit.unsure ? `Not sure: best guess, ${percent(p)}` : `${percent(p)} sure`;
   } else {
     el.answer.textContent = r.text;
     el.answer.className = r.text.length > 4 ? 'big long' : 'big';
     const unsure = r.digits.filter((d) => d.unsure).length;
-    el.confidence.textContent = `${r.digits.length} digits` + (unsure ? `, ${unsure} unsure` : '');
+    const odd = r.digits.filter((d) => d.not_a_digit).length;
+    el.confidence.textContent = `${r.digits.length} marks` + (unsure ? `, ${unsure} unsure` : '') +
+      (odd ? `, ${odd} not ${odd === 1 ? 'a digit' : 'digits'} (?)` : '');
   }
   renderChips(r);
   // The bars (of the selected digit)
@@ -183,8 +186,9 @@ function renderChips(r) {
   const chips = r.digits.map((d, i) => {
     const b = document.createElement('button');
     b.type = 'button';
-    b.textContent = `${d.label}${d.unsure ? '?' : ''}`;
-    b.setAttribute('aria-label', `Digit ${i + 1}: ${d.label}, ${percent(d.probabilities[d.digit])}`);
+    b.textContent = d.not_a_digit ? '?' : `${d.label}${d.unsure ? '?' : ''}`;
+    b.setAttribute('aria-label', d.not_a_digit ? `Mark ${i + 1}: not a digit`
+      : `Digit ${i + 1}: ${d.label}, ${percent(d.probabilities[d.digit])}`);
     b.setAttribute('aria-pressed', String(i === state.selected));
     b.addEventListener('click', () => { state.selected = i; render(); });
     return b;
@@ -200,9 +204,12 @@ function announceResult() {
   else if (r.digits.length === 1) {
     const d = r.digits[0];
     const p = Math.round(100 * d.probabilities[d.digit]);
-    text = d.unsure ? `Not sure. Best guess ${d.label}, ${p} percent.` : `Recognized ${d.label}, ${p} percent.`;
+    text = d.not_a_digit ? 'That does not look like a digit.'
+      : d.unsure ? `Not sure. Best guess ${d.label}, ${p} percent.` : `Recognized ${d.label}, ${p} percent.`;
   } else {
-    text = `Read the number ${r.text}.`;
+    const odd = r.digits.filter((d) => d.not_a_digit).length;
+    text = `Read the number ${r.text}.` +
+      (odd ? ` ${odd} ${odd === 1 ? 'mark does' : 'marks do'} not look like a digit, shown as a question mark.` : '');
   }
   el.live.textContent = state.announcePrefix + text;
   state.announcePrefix = '';

@@ -6,13 +6,14 @@
 //
 //   new Recognizer(modelBytes: Uint8Array)
 //   .error(): string                       "" when the model loaded
-//   .info(): {parameters, macs, inputSize, classes, labels, unsureThreshold, backend}
+//   .info(): {parameters, macs, inputSize, classes, labels, unsureThreshold, notADigitClass,
+//             notADigitThreshold, backend}
 //   .recognize(points: Float32Array [x0, y0, x1, y1, ...], strokeLengths: Uint32Array,
 //              options: {mode: "digit" | "number", gradcam: bool, gradcamClass: int})
 //   .recognizeImage(pixels: Uint8Array, width, height, channels, options)
 //   .classify(pixels: Float32Array)        an already MNIST-like input
 // recognize/recognizeImage return {empty, text, digits: [{digit, label, probabilities,
-// unsure, box: [x0, y0, x1, y1], map: {scale, offsetX, offsetY}, input: Float32Array,
+// not_a_digit, unsure, box: [x0, y0, x1, y1], map: {scale, offsetX, offsetY}, input: Float32Array,
 // strokes: Int32Array, gradcam: null | {class, width, height, map, heatmap}}]}.
 #include <emscripten/bind.h>
 #include <emscripten/val.h>
@@ -94,6 +95,8 @@ class WasmRecognizer {
     for (const std::string& label : net.labels) labels.call<void>("push", label);
     out.set("labels", labels);
     out.set("unsureThreshold", net.unsure_threshold);
+    out.set("notADigitClass", net.not_a_digit_class);
+    out.set("notADigitThreshold", net.not_a_digit_threshold);
     out.set("backend", std::string(BackendName(recognizer_->backend())));
     return out;
   }
@@ -168,6 +171,7 @@ class WasmRecognizer {
     if (!s.ok()) return ErrorObject(s);
     val out = val::object();
     out.set("digit", p.digit);
+    out.set("not_a_digit", p.not_a_digit);
     out.set("unsure", p.unsure);
     out.set("probabilities", TypedCopy("Float32Array", p.probabilities));
     out.set("logits", TypedCopy("Float32Array", p.logits));
@@ -183,6 +187,7 @@ class WasmRecognizer {
       digit.set("digit", d.prediction.digit);
       digit.set("label", net.labels[d.prediction.digit]);
       digit.set("probabilities", TypedCopy("Float32Array", d.prediction.probabilities));
+      digit.set("not_a_digit", d.prediction.not_a_digit);
       digit.set("unsure", d.prediction.unsure);
       val box = val::array();
       for (float v : {d.box.x0, d.box.y0, d.box.x1, d.box.y1}) box.call<void>("push", v);

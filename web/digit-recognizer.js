@@ -406,6 +406,9 @@ export class DigitRecognizerElement extends HTMLElement {
       this.#internals.setFormValue(value);
       if (this.required && !value) {
         this.#internals.setValidity({ valueMissing: true }, 'Please draw a digit.', this.#parts.canvas);
+      } else if (this.#result && this.#result.digits.some((d) => d.not_a_digit)) {
+        // A letter or a scribble is not a digit a form should take.
+        this.#internals.setValidity({ badInput: true }, 'That does not look like a digit.', this.#parts.canvas);
       } else {
         this.#internals.setValidity({});
       }
@@ -437,10 +440,10 @@ export class DigitRecognizerElement extends HTMLElement {
       p.confidence.textContent = '';
     } else if (r.digits.length === 1) {
       const d = r.digits[0];
-      p.digit.textContent = d.label;
-      p.digit.className = d.unsure ? 'digit unsure' : 'digit';
-      p.confidence.textContent = d.unsure ? `unsure, ${percent(d.probabilities[d.digit])}`
-        : percent(d.probabilities[d.digit]);
+      p.digit.textContent = d.not_a_digit ? '?' : d.label;
+      p.digit.className = d.unsure || d.not_a_digit ? 'digit unsure' : 'digit';
+      p.confidence.textContent = d.not_a_digit ? 'not a digit'
+        : d.unsure ? `unsure, ${percent(d.probabilities[d.digit])}` : percent(d.probabilities[d.digit]);
     } else {
       p.digit.textContent = r.text;
       p.digit.className = 'digit';
@@ -453,11 +456,14 @@ export class DigitRecognizerElement extends HTMLElement {
     const r = this.#result;
     let text;
     if (!r) text = this.#surface.isEmpty ? 'Cleared.' : 'Nothing recognized.';
-    else if (r.digits.length > 1) text = `Read ${r.text}.`;
-    else {
+    else if (r.digits.length > 1) {
+      const odd = r.digits.filter((d) => d.not_a_digit).length;
+      text = `Read ${r.text}.` + (odd ? ` ${odd} not a digit.` : '');
+    } else {
       const d = r.digits[0];
       const pc = Math.round(100 * d.probabilities[d.digit]);
-      text = d.unsure ? `Not sure, maybe ${d.label}, ${pc} percent.` : `Recognized ${d.label}, ${pc} percent.`;
+      text = d.not_a_digit ? 'That does not look like a digit.'
+        : d.unsure ? `Not sure, maybe ${d.label}, ${pc} percent.` : `Recognized ${d.label}, ${pc} percent.`;
     }
     this.#parts.live.textContent = text;
   }

@@ -43,13 +43,16 @@ export interface GradCam {
 }
 
 export interface DigitResult {
-  /** Index of the top class. */
+  /** The most likely digit (never the "not a digit" class). */
   digit: number;
   /** Its label ("0".."9"). */
   label: string;
-  /** Softmax probabilities, one per class. */
+  /** Softmax probabilities, one per class (info().labels); the last is "not a digit". */
   probabilities: Float32Array;
-  /** Top probability below the model's unsure threshold. */
+  /** It does not look like a digit (a letter, a scribble, a shape): the "not a digit" class's
+   * probability reached the model's threshold. `text` shows "?" for it. */
+  not_a_digit: boolean;
+  /** A digit, but its probability is below the model's unsure threshold. */
   unsure: boolean;
   /** The digit's ink: [x0, y0, x1, y1] in canvas (or image) coordinates. */
   box: [number, number, number, number];
@@ -64,7 +67,7 @@ export interface DigitResult {
 export interface Recognition {
   /** Nothing drawn / no ink: `digits` is empty. */
   empty: boolean;
-  /** The digits' labels, left to right. */
+  /** The digits' labels, left to right; "?" for what is not a digit. */
   text: string;
   digits: DigitResult[];
 }
@@ -76,11 +79,15 @@ export interface ModelInfo {
   classes: number;
   labels: string[];
   unsureThreshold: number;
+  /** Index of the "not a digit" class in `labels`, -1 if the model has none. */
+  notADigitClass: number;
+  notADigitThreshold: number;
   backend: string;
 }
 
 export interface Classification {
   digit: number;
+  not_a_digit: boolean;
   unsure: boolean;
   probabilities: Float32Array;
   logits: Float32Array;

@@ -67,9 +67,10 @@ int RunRecognize(const RecognizeArgs& args) {
     std::printf("%s\n", result.text.c_str());
     for (const DigitResult& d : result.digits) {
       const Prediction& p = d.prediction;
+      const char* flag = p.not_a_digit ? "  (not a digit)" : p.unsure ? "  (unsure)" : "";
       std::printf("  %s  p=%.3f%s  box [%.1f, %.1f, %.1f, %.1f]\n",
-                  recognizer->network().labels[p.digit].c_str(), p.probabilities[p.digit],
-                  p.unsure ? "  (unsure)" : "", d.box.x0, d.box.y0, d.box.x1, d.box.y1);
+                  recognizer->network().labels[p.digit].c_str(), p.probabilities[p.digit], flag,
+                  d.box.x0, d.box.y0, d.box.x1, d.box.y1);
     }
   }
   return 0;

@@ -39,6 +39,37 @@ function native(strokes, args) {
 
 const fixture = JSON.parse(readFileSync(path.join(dataDir, 'strokes/mnist_test_strokes.json'), 'utf8'));
 
+test('letters: wasm and native agree, not_a_digit and "?" included', async () => {
+  const recognizer = await loadRecognizer();
+  const letters = JSON.parse(readFileSync(path.join(dataDir, 'handwriting/letters_test.json'), 'utf8')).samples;
+  let refused = 0;
+  for (const l of letters.slice(0, 30)) {
+    const result = recognizer.recognize(...pack(l.strokes), { mode: 'digit', gradcam: false });
+    assert.equal(result.error, undefined, result.error);
+    const expected = native(l.strokes, []);
+    assert.equal(result.text, expected.text, l.char);
+    const got = result.digits[0];
+    const want = expected.digits[0];
+    assert.equal(typeof got.not_a_digit, 'boolean');
+    assert.equal(got.not_a_digit, want.not_a_digit, l.char);
+    assert.equal(got.unsure, want.unsure, l.char);
+    assert.equal(got.probabilities.length, want.probabilities.length);
+    for (let i = 0; i < want.probabilities.length; i++) {
+      assert.ok(Math.abs(got.probabilities[i] - want.probabilities[i]) <= 1e-4, `${l.char} class ${i}`);
+    }
+    if (got.not_a_digit) {
+      assert.equal(result.text, '?');
+      refused++;
+    }
+  }
+  assert.ok(refused >= 20, `only ${refused} of 30 letters are "not a digit"`);
+  const info = recognizer.info();
+  assert.equal(info.labels.length, 11);
+  assert.equal(info.notADigitClass, 10);
+  assert.ok(info.notADigitThreshold > 0 && info.notADigitThreshold < 1);
+  recognizer.delete();
+});
+
 test('wasm and native give the same probabilities for fixture digits', async () => {
   const recognizer = await loadRecognizer();
   for (const d of fixture.digits.slice(0, 20)) {

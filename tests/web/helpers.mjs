@@ -85,6 +85,30 @@ export function confidentDigits(labels = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], minP = 
   return out;
 }
 
+/** Letters of unseen writers (tests/data/handwriting) fitted into the 280x280 canvas space. */
+export function letterDrawings() {
+  const doc = JSON.parse(readFileSync(path.join(REPO, 'tests/data/handwriting/letters_test.json'), 'utf8'));
+  return doc.samples.map(({ char, strokes }) => {
+    const pts = strokes.flat();
+    const x0 = Math.min(...pts.map((p) => p[0])), x1 = Math.max(...pts.map((p) => p[0]));
+    const y0 = Math.min(...pts.map((p) => p[1])), y1 = Math.max(...pts.map((p) => p[1]));
+    const k = 180 / Math.max(x1 - x0, y1 - y0, 1);
+    const ox = 140 - (k * (x0 + x1)) / 2, oy = 140 - (k * (y0 + y1)) / 2;
+    return { char, strokes: strokes.map((s) => s.map(([x, y]) => [ox + k * x, oy + k * y])) };
+  });
+}
+
+/** Letters the native CLI calls "not a digit" with the site's model: the page must say so too. */
+export function refusedLetters(count = 2) {
+  const out = [];
+  for (const l of letterDrawings()) {
+    const r = cliRecognize(l.strokes);
+    if (r.digits.length === 1 && r.digits[0].not_a_digit) out.push(l);
+    if (out.length === count) return out;
+  }
+  assert.fail(`fewer than ${count} letters are "not a digit" for the site's model`);
+}
+
 /** Maps 280x280 fixture coordinates to viewport coordinates of the element's box. */
 async function boxMapper(page, selector) {
   const box = await page.locator(selector).boundingBox();

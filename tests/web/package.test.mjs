@@ -113,7 +113,7 @@ el.addEventListener('recognize', (e) => { const n: number = e.detail.value; cons
       await page.$eval('#w', (e, s) => { e.strokes = s; }, d.strokes);
       await page.waitForFunction(() => document.querySelector('#w').value !== '');
       const info = await page.$eval('#w', (e) => e.info);
-      assert.ok(info.parameters > 0 && info.labels.length === 10);
+      assert.ok(info.parameters > 0 && info.labels.length === 11 && info.notADigitClass === 10);
       await log.check();
     } finally {
       await browser.close();

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { serve } from './server.mjs';
 import {
   SITE, TIMEOUT, cliRecognize, confidentDigits, drawWithMouse, drawWithTouch, fixtureDigits, launch,
-  requireSite, watch,
+  refusedLetters, requireSite, watch,
 } from './helpers.mjs';
 
 const PAGE_CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; " +
@@ -132,6 +132,22 @@ describe('the page', () => {
     }
     const live = await page.$eval('#live', (e) => [e.getAttribute('aria-live'), e.getAttribute('role')]);
     assert.deepEqual(live, ['polite', 'status']);
+    await log.check();
+    await ctx.close();
+  });
+
+  test('a letter is answered "?" with words that say it does not look like a digit', async () => {
+    const { ctx, page, log } = await open();
+    await ready(page);
+    for (const letter of refusedLetters(2)) {
+      await clearPad(page);
+      await draw(page, letter.strokes);
+      await page.waitForFunction(() => document.getElementById('answer').textContent === '?');
+      assert.equal(await page.$eval('#confidence', (e) => e.textContent), 'That does not look like a digit');
+      await page.waitForFunction(() => document.getElementById('live').textContent === 'That does not look like a digit.');
+      assert.equal(await page.evaluate(() => window.digitsApp.result.digits[0].not_a_digit), true, letter.char);
+      assert.equal(await page.evaluate(() => window.digitsApp.result.text), '?');
+    }
     await log.check();
     await ctx.close();
   });

@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { serve } from './server.mjs';
 import {
-  SITE, TIMEOUT, confidentDigits, drawWithMouse, drawWithTouch, launch, requireSite, watch,
+  SITE, TIMEOUT, confidentDigits, drawWithMouse, drawWithTouch, launch, refusedLetters, requireSite, watch,
 } from './helpers.mjs';
 
 let browser;
@@ -30,6 +30,7 @@ for (const type of ['recognize', 'error', 'change']) {
     window.events.push({ type, id: e.target.id, detail: e.detail ? {
       value: e.detail.value, final: e.detail.final, empty: e.detail.empty,
       digits: (e.detail.digits || []).length, message: e.detail.message, code: e.detail.code,
+      notADigit: (e.detail.digits || []).map((d) => d.not_a_digit),
     } : null });
   });
 }
@@ -194,6 +195,15 @@ describe('<digit-recognizer>', () => {
     assert.equal(look.digit, 'rgb(4, 5, 6)');
     assert.equal(look.ink, 'rgb(250, 0, 0)');
     assert.equal(Math.round(look.width), 200);
+    // A letter: value "?", the recognize event says not_a_digit, and the form refuses it.
+    const [letter] = refusedLetters(1);
+    await page.$eval('#fw', (e, s) => { e.mode = 'digit'; e.strokes = s; }, letter.strokes);
+    await page.waitForFunction(() => document.querySelector('#fw').value === '?');
+    await page.waitForFunction(() => window.events.some((e) => e.type === 'recognize' && e.id === 'fw' &&
+      e.detail.final && e.detail.value === '?' && e.detail.notADigit[0] === true));
+    assert.equal(await page.$eval('#fw', (e) => e.checkValidity()), false, 'a letter is not a valid digit');
+    assert.equal(await page.$eval('#fw', (e) => e.validity.badInput), true);
+    assert.equal(await page.$eval('#fw', (e) => e.shadowRoot.querySelector('[part="digit"]').textContent), '?');
     // Setting value to anything but "" is refused.
     assert.match(await page.$eval('#fw', (e) => { try { e.value = '3'; return 'no error'; } catch (x) { return x.message; } }), /can only be set to ""/);
     await log.check();

@@ -1,0 +1,303 @@
+"""The handwriting beyond MNIST in ../shared/data (see its README for formats and terms), with
+writer-independent splits, and the synthetic "not a digit" drawings.
+
+Readers (each returns plain numpy arrays / lists and the writer of every sample):
+  cvl(split)        CVL single digits: 28x28 scans, dark ink on paper; writers from *-samples.txt
+  uji_digits()      UJI Pen Characters v2 digits: pen trajectories, writer = index // 2
+  semeion()         Semeion: 16x16 binary, ink = 1 (writers not recorded)
+  chars74k()        Chars74K EnglishHnd as trajectories: one sample per writer per character
+  uji1_letters()    UJI Pen Characters v1 (UNIPEN): 11 writers, 2 samples per character
+
+Splits (fixed, by writer, never by sample):
+  CVL    train: the competition's train split + 40 of the valid split's 60 writers; validation:
+         the other 20 valid writers; test: the competition's test split (176 writers), reported
+         only, never used for a decision.
+  UJI    writers 0-41 train, 42-49 validation, 50-59 test.
+  letters  Chars74K writers 0-38 train, 39-46 validation, 47-54 test; UJI v1 writers all train
+         (they are UJI writers 0-10, i.e. training writers of the UJI digits too).
+
+Negatives are the letters in CLEAR_NON_DIGITS: letters nobody would read as a digit. Excluded are
+those that look like one: O o Q D (0), I i l j J (1), Z z (2), S s (5), G b (6), T (7), B (8),
+g q y a (9), and also U u (an open 0) and C c (a broken 0).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+import os
+import re
+import struct
+
+import numpy as np
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DATA = os.path.normpath(os.path.join(REPO_ROOT, "..", "shared", "data"))
+
+LOOK_LIKE_DIGITS = set("OoQDIiljJZzSsGbTBgqyaUuCc")
+CLEAR_NON_DIGITS = sorted(set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+                          - LOOK_LIKE_DIGITS)
+
+UJI_SPLIT = {"train": range(0, 42), "val": range(42, 50), "test": range(50, 60)}
+C74_SPLIT = {"train": range(0, 39), "val": range(39, 47), "test": range(47, 55)}
+CVL_VALID_HELD_OUT = 20  # the last 20 writers (sorted by id) of CVL's valid split validate
+
+
+def _idx(path):
+    with gzip.open(path, "rb") as f:
+        data = f.read()
+    magic = struct.unpack(">I", data[:4])[0]
+    ndim = magic & 0xFF
+    dims = struct.unpack(">" + "I" * ndim, data[4:4 + 4 * ndim])
+    return np.frombuffer(data, np.uint8, offset=4 + 4 * ndim).reshape(dims)
+
+
+def cvl(split, data=DATA):
+    """split: 'train' | 'valid' | 'test' -> images (N,28,28) uint8 (255 = paper), labels, writers."""
+    d = os.path.join(data, "cvl")
+    X = _idx(os.path.join(d, f"cvl-{split}-images-idx3-ubyte.gz"))
+    Y = _idx(os.path.join(d, f"cvl-{split}-labels-idx1-ubyte.gz")).astype(np.int64)
+    with open(os.path.join(d, f"cvl-{split}-samples.txt")) as f:
+        writers = np.array([int(line.split()[1]) for line in f if line.strip()])
+    assert len(X) == len(Y) == len(writers), split
+    return X, Y, writers
+
+
+def cvl_splits(data=DATA):
+    """{'train', 'val', 'test'} -> (images, labels, writers) by the writer split above."""
+    tx, ty, tw = cvl("train", data)
+    vx, vy, vw = cvl("valid", data)
+    held = set(sorted(set(vw.tolist()))[-CVL_VALID_HELD_OUT:])
+    v_tr = np.array([w not in held for w in vw])
+    ex, ey, ew = cvl("test", data)
+    return {"train": (np.concatenate([tx, vx[v_tr]]), np.concatenate([ty, vy[v_tr]]),
+                      np.concatenate([tw, vw[v_tr]])),
+            "val": (vx[~v_tr], vy[~v_tr], vw[~v_tr]),
+            "test": (ex, ey, ew)}
+
+
+def uji_digits(data=DATA):
+    """-> list of (strokes, label, writer); strokes: list of (n,2) float arrays, y down."""
+    with open(os.path.join(data, "uji", "ujipenchars2-digits.json")) as f:
+        raw = json.load(f)["rawData"]
+    out = []
+    for label in range(10):
+        for k, sample in enumerate(raw[str(label)]):
+            strokes = [np.asarray(s, np.float32).reshape(-1, 2) for s in sample if len(s)]
+            out.append((strokes, label, k // 2))
+    return out
+
+
+def semeion(data=DATA):
+    """-> images (N,16,16) uint8 (255 = ink on 0), labels."""
+    rows = np.loadtxt(os.path.join(data, "semeion", "semeion.data"))
+    X = (rows[:, :256].reshape(-1, 16, 16) * 255).astype(np.uint8)
+    Y = rows[:, 256:266].argmax(1).astype(np.int64)
+    return X, Y
+
+
+def chars74k(data=DATA):
+    """-> list of (strokes, char, writer)."""
+    with open(os.path.join(data, "letters", "chars74k-strokes.json")) as f:
+        raw = json.load(f)
+    out = []
+    for ch, samples in raw.items():
+        for w, sample in enumerate(samples):
+            strokes = [np.asarray(s, np.float32).reshape(-1, 2) for s in sample if len(s)]
+            if strokes:
+                out.append((strokes, ch, w))
+    return out
+
+
+def uji1_letters(data=DATA):
+    """UNIPEN files of UJI Pen Characters v1 -> list of (strokes, char, writer 0-10)."""
+    d = os.path.join(data, "letters", "uji1")
+    out = []
+    for name in sorted(os.listdir(d)):
+        m = re.match(r"UJIpenchars-w(\d+)\.txt$", name)
+        if not m:
+            continue
+        writer = int(m.group(1)) - 1
+        ch, strokes, cur = None, [], None
+        with open(os.path.join(d, name), encoding="latin-1") as f:
+            for line in f:
+                t = line.strip()
+                if t.startswith(".SEGMENT"):
+                    if ch is not None and strokes:
+                        out.append((strokes, ch, writer))
+                    q = re.search(r'"(.*)"', t)
+                    ch, strokes, cur = (q.group(1) if q else None), [], None
+                elif t.startswith(".PEN_DOWN"):
+                    cur = []
+                elif t.startswith(".PEN_UP"):
+                    if cur:
+                        strokes.append(np.asarray(cur, np.float32))
+                    cur = None
+                elif cur is not None and t and not t.startswith("."):
+                    xy = t.split()
+                    if len(xy) >= 2:
+                        cur.append((float(xy[0]), float(xy[1])))
+        if ch is not None and strokes:
+            out.append((strokes, ch, writer))
+    return out
+
+
+def letters_split(split, data=DATA):
+    """Clear non-digit letters of the split's writers -> list of strokes (and their chars)."""
+    c74 = [(s, c) for s, c, w in chars74k(data) if c in CLEAR_NON_DIGITS and w in C74_SPLIT[split]]
+    if split == "train":
+        c74 += [(s, c) for s, c, w in uji1_letters(data) if c in CLEAR_NON_DIGITS]
+    return c74
+
+
+# ------------------------------------------------------------------------------------------------
+# synthetic non-digits: scribbles, lines, specks, shapes (strokes) and blank-ish images
+# ------------------------------------------------------------------------------------------------
+
+def _poly(points):
+    return np.asarray(points, np.float32).reshape(-1, 2)
+
+
+def synthetic_strokes(rng, n):
+    """n drawings nobody would read as a digit, in a 300-unit canvas. No tiny marks: the stroke
+    path scales every drawing to the digit box, so a speck drawn small becomes a stroke like a 1
+    or a 7 (specks are taught through the image path, where they stay blocky)."""
+    out = []
+    kinds = ["scribble", "hline", "zigzag", "hatch", "box", "triangle", "cross", "star",
+             "spiral", "wave", "dots", "tangle"]
+    for k in range(n):
+        kind = kinds[k % len(kinds)]
+        c = rng.uniform(100, 200, 2)
+        r = rng.uniform(20, 120)
+        if kind == "scribble":  # a dense random walk, smoothed
+            m = rng.integers(40, 160)
+            steps = rng.normal(0, 1, (m, 2)) * r * 0.25
+            p = np.cumsum(steps, 0)
+            for _ in range(2):
+                p[1:-1] = (p[:-2] + p[1:-1] + p[2:]) / 3
+            s = [_poly(p + c)]
+        elif kind == "hline":  # a line within 15 degrees of horizontal ('-', '_'); steeper is a 1
+            a = math.radians(rng.uniform(-15, 15))
+            d = np.array([math.cos(a), math.sin(a)]) * r
+            s = [_poly([c - d, c + d])]
+        elif kind == "zigzag":
+            m = rng.integers(4, 10)
+            xs = np.linspace(-r, r, m)
+            ys = np.where(np.arange(m) % 2 == 0, -1, 1) * r * rng.uniform(0.2, 0.6)
+            s = [_poly(np.stack([xs, ys], 1) + c)]
+        elif kind == "hatch":  # several parallel strokes
+            m = rng.integers(3, 7)
+            a = rng.uniform(0, math.pi)
+            d = np.array([math.cos(a), math.sin(a)]) * r
+            nrm = np.array([-d[1], d[0]]) / r * r * 0.3
+            s = [_poly([c - d + nrm * (i - m / 2), c + d + nrm * (i - m / 2)]) for i in range(m)]
+        elif kind == "box":
+            w, h = r, r * rng.uniform(0.5, 1.5)
+            s = [_poly([c + [-w, -h], c + [w, -h], c + [w, h], c + [-w, h], c + [-w, -h]])]
+        elif kind == "triangle":
+            a0 = rng.uniform(0, 2 * math.pi)
+            pts = [c + r * np.array([math.cos(a0 + i * 2.094), math.sin(a0 + i * 2.094)])
+                   for i in range(4)]
+            s = [_poly(pts)]
+        elif kind == "cross":  # x or +
+            a = rng.choice([math.pi / 4, 0.0]) + rng.uniform(-0.2, 0.2)
+            d1 = np.array([math.cos(a), math.sin(a)]) * r
+            d2 = np.array([-d1[1], d1[0]])
+            s = [_poly([c - d1, c + d1]), _poly([c - d2, c + d2])]
+        elif kind == "star":
+            a0 = rng.uniform(0, 2 * math.pi)
+            pts = [c + r * np.array([math.cos(a0 + i * 4 * math.pi / 5),
+                                     math.sin(a0 + i * 4 * math.pi / 5)]) for i in range(6)]
+            s = [_poly(pts)]
+        elif kind == "spiral":  # 2-4 turns (one and a half look like a 6 or a 9)
+            t = np.linspace(0, rng.uniform(4, 8) * math.pi, 100)
+            rr = r * t / t[-1]
+            s = [_poly(np.stack([rr * np.cos(t), rr * np.sin(t)], 1) + c)]
+        elif kind == "wave":  # a horizontal wave (~), 1.5 to 4 periods
+            t = np.linspace(0, rng.uniform(3, 8) * math.pi, 60)
+            s = [_poly(np.stack([t / t[-1] * 2 * r - r, np.sin(t) * r * rng.uniform(0.1, 0.3)], 1) + c)]
+        elif kind == "dots":  # a few scattered dots and dashes
+            m = rng.integers(3, 9)
+            s = []
+            for _ in range(m):
+                p = c + rng.uniform(-r, r, 2)
+                s.append(_poly([p, p + rng.normal(0, 3, 2)]))
+        else:  # tangle: loops over loops
+            t = np.linspace(0, 2 * math.pi * rng.integers(3, 7), 200)
+            f1, f2 = rng.integers(2, 6, 2)
+            s = [_poly(np.stack([np.sin(f1 * t / 3) * r, np.sin(f2 * t / 2 + 1) * r], 1) + c)]
+        out.append(s)
+    return out
+
+
+def synthetic_images(rng, n):
+    """n grayscale images with no digit in them: specks, blobs, gradients, noise, smudges."""
+    out = []
+    for k in range(n):
+        kind = k % 5
+        h, w = rng.integers(20, 64, 2)
+        paper = rng.uniform(180, 255)
+        im = np.full((h, w), paper, np.float32)
+        yy, xx = np.mgrid[:h, :w]
+        if kind == 0:  # a speck: a few dark pixels
+            for _ in range(rng.integers(1, 4)):
+                y, x = rng.integers(0, h - 2), rng.integers(0, w - 2)
+                im[y:y + rng.integers(1, 3), x:x + rng.integers(1, 3)] = rng.uniform(0, 80)
+        elif kind == 1:  # a blob
+            cy, cx, r = rng.uniform(0.3, 0.7) * h, rng.uniform(0.3, 0.7) * w, rng.uniform(2, 8)
+            im[(yy - cy) ** 2 + (xx - cx) ** 2 < r * r] = rng.uniform(0, 80)
+        elif kind == 2:  # a gradient
+            a = rng.uniform(0, 2 * math.pi)
+            g = (xx * math.cos(a) + yy * math.sin(a))
+            g = (g - g.min()) / max(1e-6, g.max() - g.min())
+            im = paper * (1 - g * rng.uniform(0.5, 1.0))
+        elif kind == 3:  # noise
+            im = im - np.abs(rng.normal(0, rng.uniform(20, 80), (h, w)))
+        else:  # a smudge: a big soft dark area
+            cy, cx = rng.uniform(0.2, 0.8) * h, rng.uniform(0.2, 0.8) * w
+            s = rng.uniform(3, 12)
+            im = im - rng.uniform(80, 200) * np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * s * s))
+        out.append(np.clip(im, 0, 255).astype(np.uint8))
+    return out
+
+
+# ------------------------------------------------------------------------------------------------
+# test fixtures: held-out writers' strokes, committed under tests/data/handwriting
+# ------------------------------------------------------------------------------------------------
+
+def _round_strokes(strokes):
+    return [[[round(float(x), 1), round(float(y), 1)] for x, y in s] for s in strokes]
+
+
+def write_fixtures(out_dir, data=DATA):
+    """tests/data/handwriting/{letters_test,uji_test}.json: the test writers' letters (clear
+    non-digits) and UJI digits, as drawn (original coordinates, y down)."""
+    os.makedirs(out_dir, exist_ok=True)
+    c74 = [(s, c, w) for s, c, w in chars74k(data) if c in CLEAR_NON_DIGITS and w in C74_SPLIT["test"]]
+    uji = [(s, y, w) for s, y, w in uji_digits(data) if w in UJI_SPLIT["test"]]
+    docs = {
+        "letters_test.json": {
+            "source": "Chars74K EnglishHnd as pen trajectories (../shared/data/letters/"
+                      "chars74k-strokes.json), writers 47-54 (never trained or tuned on); the "
+                      "letters of CLEAR_NON_DIGITS (model/handwriting.py); research use",
+            "script": "/usr/bin/python3 model/handwriting.py --write-fixtures",
+            "samples": [{"char": c, "writer": int(w), "strokes": _round_strokes(s)} for s, c, w in c74]},
+        "uji_test.json": {
+            "source": "UJI Pen Characters v2 digits (../shared/data/uji), writers 50-59 (never "
+                      "trained or tuned on); CC BY 4.0, Llorens et al. 2008",
+            "script": "/usr/bin/python3 model/handwriting.py --write-fixtures",
+            "samples": [{"label": int(y), "writer": int(w), "strokes": _round_strokes(s)} for s, y, w in uji]},
+    }
+    for name, doc in docs.items():
+        text = json.dumps(doc, separators=(",", ":"))
+        text = text.replace(',{"char"', ',\n{"char"').replace(',{"label"', ',\n{"label"')
+        with open(os.path.join(out_dir, name), "w") as f:
+            f.write(text + "\n")
+        print(f"wrote {os.path.join(out_dir, name)}: {len(doc['samples'])} samples")
+
+
+if __name__ == "__main__":
+    import sys
+    if "--write-fixtures" in sys.argv:
+        write_fixtures(os.path.join(REPO_ROOT, "tests", "data", "handwriting"))

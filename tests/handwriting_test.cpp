@@ -1,0 +1,229 @@
+// The shipped model on handwriting of writers it never saw, through the paths users take: UJI pen
+// trajectories (strokes), CVL scans (the image path, via `digits eval --preprocess`), and
+// handwritten letters, which must come out "not a digit" (or at least "unsure"), while real digits
+// must not. Thresholds sit a little below what model/README.md records, so a retrained model that
+// reads worse fails here; the card has the exact numbers.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "recognizer.h"
+#include "test_util.h"
+
+namespace digits {
+namespace {
+
+const char* const kModel = DIGITS_MODEL_DIR "/digits.safetensors";
+
+struct Sample {
+  std::string label;  // "0".."9", or the letter
+  int writer = 0;
+  std::vector<Stroke> strokes;
+};
+
+std::vector<Sample> LoadSamples(const std::string& name) {
+  std::ifstream f(std::string(DIGITS_TEST_DATA "/handwriting/") + name);
+  const nlohmann::json doc = nlohmann::json::parse(f, nullptr, false);
+  std::vector<Sample> out;
+  if (!doc.is_object()) return out;
+  for (const auto& s : doc["samples"]) {
+    Sample sample;
+    sample.label = s.contains("char") ? s["char"].get<std::string>()
+                                      : std::to_string(s["label"].get<int>());
+    sample.writer = s["writer"].get<int>();
+    sample.strokes = test::StrokesFromJson(s["strokes"]);
+    out.push_back(std::move(sample));
+  }
+  return out;
+}
+
+std::vector<BackendKind> Backends() {
+  std::vector<BackendKind> kinds = {BackendKind::kBuiltin};
+  if (BackendAvailable(BackendKind::kXnnpack)) kinds.push_back(BackendKind::kXnnpack);
+  return kinds;
+}
+
+std::unique_ptr<Recognizer> Load(BackendKind kind) {
+  std::unique_ptr<Recognizer> r;
+  const Status s = Recognizer::CreateFromFile(kModel, kind, &r);
+  EXPECT_TRUE(s.ok()) << s.message();
+  return r;
+}
+
+struct Tally {
+  int count = 0, correct = 0, not_a_digit = 0, unsure = 0;
+  int refused() const { return not_a_digit + unsure; }
+};
+
+Tally Read(Recognizer* r, const std::vector<Sample>& samples) {
+  Tally t;
+  for (const Sample& s : samples) {
+    Recognition result;
+    EXPECT_TRUE(r->RecognizeStrokes(s.strokes, {}, &result).ok());
+    if (result.digits.size() != 1) {
+      ADD_FAILURE() << "a sample gave " << result.digits.size() << " digits";
+      continue;
+    }
+    const Prediction& p = result.digits[0].prediction;
+    ++t.count;
+    t.correct += r->network().labels[p.digit] == s.label;
+    t.not_a_digit += p.not_a_digit;
+    t.unsure += p.unsure;
+    // Every output says it the same way: "?" in the text exactly when not a digit.
+    EXPECT_EQ(result.text == kNotADigitText, p.not_a_digit);
+  }
+  return t;
+}
+
+TEST(Handwriting, ModelHasTheNotADigitClass) {
+  std::unique_ptr<Recognizer> r = Load(BackendKind::kBuiltin);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->network().num_classes(), 11);
+  EXPECT_EQ(r->network().not_a_digit_class, 10);
+}
+
+// UJI Pen Characters: 10 writers (200 digits) that training and tuning never saw.
+TEST(Handwriting, UnseenPenWritersAreRead) {
+  const std::vector<Sample> uji = LoadSamples("uji_test.json");
+  ASSERT_EQ(uji.size(), 200u);
+  for (BackendKind kind : Backends()) {
+    std::unique_ptr<Recognizer> r = Load(kind);
+    ASSERT_TRUE(r);
+    const Tally t = Read(r.get(), uji);
+    std::printf("%s: UJI unseen writers: %d of %d right (%.1f%%), %d refused\n", BackendName(kind),
+                t.correct, t.count, 100.0 * t.correct / t.count, t.refused());
+    EXPECT_GE(t.correct, 196);  // 98%
+    EXPECT_LE(t.refused(), 4);
+  }
+}
+
+// Letters of 8 Chars74K writers that training and tuning never saw: clear non-digits (no O, I, S,
+// Z, B, ...). The page must not call them digits.
+TEST(Handwriting, LettersAreNotDigits) {
+  const std::vector<Sample> letters = LoadSamples("letters_test.json");
+  ASSERT_GE(letters.size(), 200u);
+  for (BackendKind kind : Backends()) {
+    std::unique_ptr<Recognizer> r = Load(kind);
+    ASSERT_TRUE(r);
+    const Tally t = Read(r.get(), letters);
+    std::printf("%s: letters: %d of %d refused (%d not a digit, %d unsure)\n", BackendName(kind),
+                t.refused(), t.count, t.not_a_digit, t.unsure);
+    EXPECT_GE(t.refused(), t.count * 95 / 100);
+    EXPECT_GE(t.not_a_digit, t.count * 90 / 100);
+  }
+}
+
+// The traced MNIST test digits (tests/data/strokes): real digits, hardly ever refused.
+TEST(Handwriting, DigitsAreRarelyRefused) {
+  std::vector<Sample> digits;
+  for (const test::FixtureDigit& d : test::LoadStrokeFixture()) {
+    digits.push_back({std::to_string(d.label), 0, d.strokes});
+  }
+  ASSERT_GE(digits.size(), 1000u);
+  for (BackendKind kind : Backends()) {
+    std::unique_ptr<Recognizer> r = Load(kind);
+    ASSERT_TRUE(r);
+    const Tally t = Read(r.get(), digits);
+    std::printf("%s: fixture digits: %d of %d refused (%d not a digit, %d unsure)\n",
+                BackendName(kind), t.refused(), t.count, t.not_a_digit, t.unsure);
+    EXPECT_LE(t.not_a_digit, t.count / 100);
+    EXPECT_LE(t.refused(), t.count * 2 / 100);
+  }
+}
+
+// Shapes and marks that are no digit, drawn as a person would.
+TEST(Handwriting, ShapesAndMarksAreNotDigits) {
+  std::unique_ptr<Recognizer> r = Load(BackendKind::kBuiltin);
+  ASSERT_TRUE(r);
+  const struct {
+    const char* name;
+    std::vector<Stroke> strokes;
+  } cases[] = {
+      {"horizontal line", {{{10, 50}, {200, 52}}}},
+      {"square", {{{0, 0}, {100, 0}, {100, 100}, {0, 100}, {0, 0}}}},
+      {"cross", {{{0, 0}, {100, 100}}, {{100, 0}, {0, 100}}}},
+      {"zigzag", {{{0, 50}, {20, 0}, {40, 50}, {60, 0}, {80, 50}, {100, 0}, {120, 50}}}},
+      {"triangle", {{{50, 0}, {100, 90}, {0, 90}, {50, 0}}}},
+      {"hatching", {{{0, 0}, {100, 30}}, {{0, 20}, {100, 50}}, {{0, 40}, {100, 70}}}},
+  };
+  for (const auto& c : cases) {
+    Recognition result;
+    ASSERT_TRUE(r->RecognizeStrokes(c.strokes, {}, &result).ok()) << c.name;
+    ASSERT_EQ(result.digits.size(), 1u) << c.name;
+    const Prediction& p = result.digits[0].prediction;
+    EXPECT_TRUE(p.not_a_digit || p.unsure)
+        << c.name << " read as " << p.digit << " (" << p.probabilities[p.digit] << ")";
+  }
+}
+
+// Number mode: a letter among digits is reported as such ("?"), not forced into a digit.
+TEST(Handwriting, ALetterAmongDigitsIsMarked) {
+  const std::vector<Sample> letters = LoadSamples("letters_test.json");
+  const std::vector<test::FixtureDigit> fixture = test::LoadStrokeFixture();
+  ASSERT_FALSE(letters.empty());
+  ASSERT_GE(fixture.size(), 2u);
+  std::unique_ptr<Recognizer> r = Load(BackendKind::kBuiltin);
+  ASSERT_TRUE(r);
+  // A letter the model refuses on its own, between fixture digits 0 and 1 (a 7 and a 2).
+  const Sample* letter = nullptr;
+  for (const Sample& s : letters) {
+    Recognition alone;
+    ASSERT_TRUE(r->RecognizeStrokes(s.strokes, {}, &alone).ok());
+    if (alone.text == kNotADigitText && s.strokes.size() == 1) {
+      letter = &s;
+      break;
+    }
+  }
+  ASSERT_NE(letter, nullptr);
+  auto place = [](const std::vector<Stroke>& strokes, float x, float height) {
+    const Box b = StrokesBox(strokes);
+    const float scale = height / std::max(b.y1 - b.y0, 1.0f);
+    std::vector<Stroke> out = strokes;
+    for (Stroke& s : out)
+      for (Point& p : s) p = {x + (p.x - b.x0) * scale, 100 + (p.y - b.y0) * scale};
+    return out;
+  };
+  std::vector<Stroke> strokes = place(fixture[0].strokes, 0, 100);
+  for (const Stroke& s : place(letter->strokes, 150, 100)) strokes.push_back(s);
+  for (const Stroke& s : place(fixture[1].strokes, 300, 100)) strokes.push_back(s);
+  RecognizeOptions options;
+  options.mode = Mode::kNumber;
+  Recognition result;
+  ASSERT_TRUE(r->RecognizeStrokes(strokes, options, &result).ok());
+  ASSERT_EQ(result.digits.size(), 3u) << result.text;
+  EXPECT_EQ(result.text, "7?2") << "letter '" << letter->label << "'";
+  EXPECT_TRUE(result.digits[1].prediction.not_a_digit);
+  EXPECT_FALSE(result.digits[0].prediction.not_a_digit);
+  EXPECT_FALSE(result.digits[2].prediction.not_a_digit);
+}
+
+// CVL's test split (176 writers never seen) through the image path of `digits eval --preprocess`:
+// the accuracy model/export.py recorded for the same network through the Python twin of that
+// path, on both backends.
+TEST(Handwriting, CvlScansMatchTheCard) {
+  std::ifstream f(DIGITS_MODEL_DIR "/test_errors.json");
+  const nlohmann::json recorded = nlohmann::json::parse(f, nullptr, false);
+  ASSERT_TRUE(recorded.is_object() && recorded.contains("cvl_test"));
+  const int recorded_errors = recorded["cvl_test"]["errors"].get<int>();
+  const std::string cvl = DIGITS_CVL_DIR;
+  for (const char* backend : {"builtin", "xnnpack"}) {
+    if (std::string(backend) == "xnnpack" && !BackendAvailable(BackendKind::kXnnpack)) continue;
+    const test::CommandOutput o = test::RunCommand(
+        std::string(DIGITS_CLI) + " eval --model " + kModel + " --backend " + backend +
+        " --preprocess --json --images " + cvl + "/cvl-test-images-idx3-ubyte.gz --labels " + cvl +
+        "/cvl-test-labels-idx1-ubyte.gz");
+    ASSERT_EQ(o.status, 0) << o.out;
+    const nlohmann::json j = nlohmann::json::parse(o.out, nullptr, false);
+    ASSERT_TRUE(j.is_object()) << o.out;
+    EXPECT_EQ(j["count"], 21780);
+    const int errors = j["errors"].get<int>();
+    std::printf("%s: CVL test through the image path: %.2f%% (%d errors; card: %d)\n", backend,
+                100 * j["accuracy"].get<double>(), errors, recorded_errors);
+    // Float rounding in the twin can tip a borderline scan either way.
+    EXPECT_LE(std::abs(errors - recorded_errors), 5);
+    EXPECT_GE(j["accuracy"].get<double>(), 0.97);
+  }
+}
+
+}  // namespace
+}  // namespace digits
