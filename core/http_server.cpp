@@ -112,6 +112,7 @@ class Session : public std::enable_shared_from_this<Session> {
   Session(HttpServer::Impl* server, tcp::socket socket, net::ip::address client)
       : server_(server),
         stream_(std::move(socket)),
+        timer_(stream_.get_executor()),
         client_(client),
         client_text_(client.to_string()) {}
   ~Session() { server_->Release(this, client_); }
@@ -140,7 +141,18 @@ class Session : public std::enable_shared_from_this<Session> {
                                      ? started_ + Seconds(o.timeout_seconds)
                                      : started_ + Seconds(o.header_timeout_seconds);
     if (got_bytes_) deadline = std::min(deadline, Clock::now() + Seconds(o.stall_timeout_seconds));
-    stream_.expires_at(deadline);
+    // Our own timer rather than the stream's, which would close the socket before a 408.
+    stream_.expires_never();
+    timed_out_ = false;
+    timer_.expires_at(deadline);
+    const uint64_t read = ++reads_;  // a timer that fired late must not cut the next read
+    timer_.async_wait([weak = weak_from_this(), read](beast::error_code ec) {
+      if (ec) return;
+      if (auto self = weak.lock(); self && self->reads_ == read && self->reading_) {
+        self->timed_out_ = true;
+        self->stream_.socket().cancel(ec);
+      }
+    });
     reading_ = true;
     http::async_read_some(stream_, buffer_, *parser_,
                           beast::bind_front_handler(&Session::OnRead, shared_from_this()));
@@ -148,8 +160,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void OnRead(beast::error_code ec, size_t bytes) {
     reading_ = false;
+    timer_.cancel();
     if (bytes > 0 || buffer_.size() > 0) got_bytes_ = true;
-    if (ec == beast::error::timeout) {
+    if (timed_out_) {
       // Silence before a request: an idle keep-alive connection, closed quietly. Within one:
       // too slow (a slow sender, or a Content-Length larger than the body).
       if (got_bytes_) return Fail(408, "the request did not arrive in time");
@@ -300,6 +313,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
   HttpServer::Impl* server_;
   beast::tcp_stream stream_;
+  net::steady_timer timer_;
+  bool timed_out_ = false;
+  uint64_t reads_ = 0;
   beast::flat_buffer buffer_{64 << 10};  // its limit: headers and the body pass through it
   net::ip::address client_;
   std::string client_text_;
@@ -352,7 +368,7 @@ void HttpServer::Impl::Accept() {
         // Over a limit: a short answer, never waited on, and the connection is closed.
         static const char kBusy[] =
             "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-            "Content-Length: 42\r\nConnection: close\r\nRetry-After: 1\r\n\r\n"
+            "Content-Length: 43\r\nConnection: close\r\nRetry-After: 1\r\n\r\n"
             "{\"error\":\"too many connections, try later\"}";
         socket.non_blocking(true, e);
         socket.write_some(net::buffer(kBusy, sizeof(kBusy) - 1), e);
