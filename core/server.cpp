@@ -236,13 +236,14 @@ HttpReply PredictService::PredictStrokes(const json& request, const RequestContr
     if (!in_range) return Error(400, "\"class\" is out of range (a class index, or -1)");
     options.gradcam_class = static_cast<int>(c.get<int64_t>());
   }
-  options.should_stop = [&control] { return control.Stop(); };
+  bool stopped = false;
+  options.should_stop = [&control, &stopped] { return stopped = control.Stop(); };
   if (control.Stop()) return Stopped();
   Lease recognizer(this, control);
   if (!recognizer.ok()) return Stopped();
   Recognition result;
   s = recognizer->RecognizeStrokes(strokes, options, &result);
-  if (!s.ok()) return control.Stop() ? Stopped() : Error(400, s.message());
+  if (!s.ok()) return stopped ? Stopped() : Error(400, s.message());
   const int gradcam_size = options.gradcam ? recognizer->network().input.height : 0;
   return {200, "application/json",
           RecognitionToJson(result, recognizer->network(), gradcam_size).dump()};

@@ -247,5 +247,68 @@ TEST(PredictService, HandlesRequestsWithoutSockets) {
   EXPECT_FALSE(PredictService::Create("/nonexistent.safetensors", options, &missing).ok());
 }
 
+// A request's work stops when its client goes or its budget is spent: 503, the recognizer is
+// returned (the next request on a one-recognizer service is served), and no more digits or batch
+// inputs are recognized after the stop (counted through the client_gone hook).
+TEST(PredictService, StopsWhenTheClientGoesOrTheBudgetIsSpent) {
+  std::unique_ptr<PredictService> service;
+  ServiceOptions options;
+  options.recognizers = 1;
+  ASSERT_TRUE(PredictService::Create(kModel, options, &service).ok());
+  const std::vector<test::FixtureDigit> fixture = test::LoadStrokeFixture();
+  std::vector<Stroke> number;
+  for (int d = 0; d < 6; ++d) {
+    for (Stroke s : fixture[d].strokes) {
+      for (Point& p : s) p.x += 300.0f * d;
+      number.push_back(s);
+    }
+  }
+  const std::string body = StrokesBody(number, {{"mode", "number"}});
+  const HttpReply full = service->Predict("application/json", body);
+  ASSERT_EQ(full.status, 200) << full.body;
+  ASSERT_GE(json::parse(full.body)["digits"].size(), 5u);
+
+  int asked = 0;
+  RequestControl control;
+  control.client_gone = [&asked] { return ++asked >= 3; };  // gone at the 3rd look
+  const HttpReply gone = service->Predict("application/json", body, control);
+  EXPECT_EQ(gone.status, 503) << gone.body;
+  EXPECT_EQ(asked, 3);  // it looked no more once it knew: no digit after the stop
+
+  RequestControl spent;
+  spent.deadline = std::chrono::steady_clock::now();
+  EXPECT_EQ(service->Predict("application/json", body, spent).status, 503);
+  EXPECT_EQ(service->Predict("image/png", MnistPng(0), spent).status, 503);
+  asked = 0;
+  const std::string batch =
+      json{{"inputs", {json::parse(body), json::parse(body), json::parse(body)}}}.dump();
+  control.client_gone = [&asked] { return ++asked >= 2; };
+  EXPECT_EQ(service->PredictBatch("application/json", batch, control).status, 503);
+  EXPECT_EQ(asked, 2);
+
+  // The recognizer came back each time.
+  EXPECT_EQ(service->Predict("application/json", body).body, full.body);
+}
+
+// Over HTTP: a number that needs more than --budget gets 503 while a small request is served.
+TEST(Server, BudgetAnswers503) {
+  ServerProcess server("--threads 1 --budget 20");
+  ASSERT_GT(server.port(), 0) << server.log();
+  httplib::Client client("127.0.0.1", server.port());
+  std::vector<Stroke> dots;  // 1,000 far-apart strokes: 1,000 digits to recognize (~60 ms)
+  for (int k = 0; k < 1000; ++k) {
+    dots.push_back({{997.0f * k, 0.0f}, {997.0f * k + 1.0f, 10.0f * (k % 7)}});
+  }
+  auto res = client.Post("/predict", StrokesBody(dots, {{"mode", "number"}}), "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 503) << res->body;
+  EXPECT_NE(res->body.find("time budget"), std::string::npos) << res->body;
+  const std::vector<test::FixtureDigit> fixture = test::LoadStrokeFixture();
+  res = client.Post("/predict", StrokesBody(fixture[0].strokes), "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200) << res->body;
+  EXPECT_EQ(server.Stop(), 0);
+}
+
 }  // namespace
 }  // namespace digits
