@@ -415,9 +415,18 @@ Status HttpServer::Create(PredictService* service, const HttpServerOptions& opti
     }
   }
   beast::error_code ec;
+  tcp::endpoint endpoint;
   const net::ip::address address = net::ip::make_address(options.host, ec);
-  if (ec) return Status::Errorf("cannot listen on '%s': not an IP address", options.host.c_str());
-  const tcp::endpoint endpoint(address, static_cast<unsigned short>(options.port));
+  if (!ec) {
+    endpoint = tcp::endpoint(address, static_cast<unsigned short>(options.port));
+  } else {  // a name such as "localhost": its first address
+    tcp::resolver resolver(impl.io);
+    const auto results = resolver.resolve(options.host, std::to_string(options.port), ec);
+    if (ec || results.empty()) {
+      return Status::Errorf("cannot listen on '%s': unknown host", options.host.c_str());
+    }
+    endpoint = results.begin()->endpoint();
+  }
   impl.acceptor.open(endpoint.protocol(), ec);
   if (!ec) impl.acceptor.set_option(net::socket_base::reuse_address(true), ec);
   if (!ec) impl.acceptor.bind(endpoint, ec);

@@ -44,7 +44,7 @@ struct HttpServerOptions {
   double timeout_seconds = 10;        // a whole request, and writing a response
   double header_timeout_seconds = 5;  // the headers (and a keep-alive connection's idle time)
   double stall_timeout_seconds = 1;   // silence within a request that has begun
-  int budget_ms = 2000;               // compute per request
+  int budget_ms = 1000;               // compute per request
   int max_connections = 256;
   int max_connections_per_client = 16;
 };

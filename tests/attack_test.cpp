@@ -286,6 +286,24 @@ TEST_F(AttackSuite, EveryProbeOfTheIssueAgainstOneServer) {
   const int port = server.port();
   ASSERT_GT(port, 0) << server.log();
 
+  // It listens on 127.0.0.1 only, by default (the kernel's table of listening sockets).
+  {
+    char suffix[8];
+    std::snprintf(suffix, sizeof(suffix), ":%04X", port);
+    std::ifstream tcp("/proc/net/tcp");
+    std::string line;
+    int listening = 0;
+    while (std::getline(tcp, line)) {
+      char address[32] = {}, state[8] = {};
+      if (std::sscanf(line.c_str(), "%*d: %31s %*s %7s", address, state) != 2) continue;
+      const std::string a = address;
+      if (std::string(state) != "0A" || a.size() < 5 || a.substr(a.size() - 5) != suffix) continue;
+      EXPECT_EQ(a.substr(0, 8), "0100007F") << "listening on " << a;
+      ++listening;
+    }
+    EXPECT_EQ(listening, 1);
+  }
+
   // One normal request of each kind, then the memory that is the baseline.
   const std::string digit = StrokesJson(fixture_[0].strokes);
   std::vector<Stroke> number = fixture_[1].strokes;
@@ -419,6 +437,34 @@ TEST_F(AttackSuite, EveryProbeOfTheIssueAgainstOneServer) {
     for (std::thread& t : four) t.join();
   });
 
+  // A batch of 4096x4096 PNGs that does fit in --max-body (zlib at its best: ~16 KB each): the
+  // budget (1 s) stops it after a few, with 503.
+  {
+    std::string tight_png = "\x89PNG\r\n\x1a\n";
+    PutChunk(&tight_png, "IHDR", std::string("\0\0\x10\0\0\0\x10\0\x08\0\0\0\0", 13));
+    const std::string rows(4096 * 4097, '\0');
+    uLongf packed_size = compressBound(static_cast<uLong>(rows.size()));
+    std::string packed(packed_size, '\0');
+    compress2(reinterpret_cast<Bytef*>(&packed[0]), &packed_size,
+              reinterpret_cast<const Bytef*>(rows.data()), static_cast<uLong>(rows.size()), 9);
+    packed.resize(packed_size);
+    PutChunk(&tight_png, "IDAT", packed);
+    PutChunk(&tight_png, "IEND", "");
+    json inputs = json::array();
+    for (int i = 0; i < 64; ++i) {
+      const json input = {{"image", Base64(tight_png)}};
+      if (json{{"inputs", inputs}}.dump().size() + input.dump().size() + 64 > (1u << 20)) break;
+      inputs.push_back(input);
+    }
+    const std::string body = json{{"inputs", inputs}}.dump();
+    UnderAttack("batch of large PNGs", port, bound, [&] {
+      const std::string name = "batch of " + std::to_string(inputs.size()) + " 4096x4096 PNGs (" +
+                               std::to_string(body.size() / 1000) + " KB)";
+      const Reply r = Exchange(port, Post("/predict/batch", "application/json", body));
+      expect(name.c_str(), r, 503, 3.0);
+    });
+  }
+
   // 2,700 ranges in one header: the file once, never 2,700 times.
   std::string ranges = "Range: bytes=0-";
   for (int i = 1; i < 2700; ++i) ranges += ",0-";
@@ -473,6 +519,19 @@ TEST_F(AttackSuite, EveryProbeOfTheIssueAgainstOneServer) {
           R"({"strokes": [[[Infinity, 1]]]})", "{\"strokes\": [], \"x\": \"\xff\xfe\"}"}) {
       EXPECT_EQ(Exchange(port, Post("/predict", "application/json", bad)).status, 400) << bad;
     }
+  });
+
+  // Malformed HTTP and oversized headers.
+  UnderAttack("malformed HTTP", port, bound, [&] {
+    expect("garbage request line", Exchange(port, "GARBAGE\r\n\r\n"), 400);
+    expect("bad chunk size",
+           Exchange(port,
+                    "POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                    "application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"),
+           400);
+    expect("16 KB header",
+           Exchange(port, Get("/healthz", "X-Big: " + std::string(16000, 'a') + "\r\n")), 431);
+    expect("GET /predict", Exchange(port, Get("/predict")), 405);
   });
 
   // Security headers: the page may not be framed and has its CSP; the widget's files stay
