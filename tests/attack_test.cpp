@@ -34,6 +34,14 @@
 #include "server_process.h"
 #include "test_util.h"
 
+// AddressSanitizer's allocator keeps freed memory in quarantine and ignores malloc_trim: the
+// memory check means something only without it.
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define DIGITS_TEST_ASAN 1
+#endif
+#endif
+
 namespace digits {
 namespace {
 
@@ -603,7 +611,9 @@ TEST_F(AttackSuite, EveryProbeOfTheIssueAgainstOneServer) {
   const long after_kib = server.rss_kib();
   std::printf("RSS: %ld KiB after one normal request of each kind, %ld KiB after the suite\n",
               baseline_kib, after_kib);
+#ifndef DIGITS_TEST_ASAN
   EXPECT_LE(after_kib, 2 * baseline_kib);
+#endif
   EXPECT_EQ(server.Stop(), 0);
 }
 
