@@ -181,7 +181,10 @@ std::vector<std::vector<int>> SplitIntoDigits(const std::vector<Stroke>& strokes
   constexpr size_t kMaxGroups = 64;
   constexpr size_t kMaxInkPoints = 2048;
   const float min_height = 0.3f * height;
-  if (groups.size() <= kMaxGroups && groups.size() > 1) {
+  const bool any_small = std::any_of(groups.begin(), groups.end(), [min_height](const Group& g) {
+    return g.y1 - g.y0 < min_height;
+  });
+  if (groups.size() <= kMaxGroups && groups.size() > 1 && any_small) {
     const size_t n = groups.size();
     std::vector<size_t> counts(n, 0);
     size_t total = 0;

@@ -4,9 +4,12 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <random>
 
 #include "adversarial_drawings.h"
 #include "segment.h"
+#include "segment_reference.h"
+#include "test_util.h"
 
 namespace digits {
 namespace {
@@ -63,6 +66,41 @@ TEST(Segment, NearestInkIsSampledOnLargeDrawingsAndExactOnSmallOnes) {
   ASSERT_EQ(g.size(), 2u);
   EXPECT_EQ(g[0], (std::vector<int>{0, 1, 2}));
   EXPECT_EQ(g[1], (std::vector<int>{3, 4}));
+}
+
+// 3,000 numbers composed from the stroke fixture's digits (1-8 digits, random scales and gaps, some
+// touching or overlapping, strokes shuffled): the bounded split gives exactly the groups that the
+// previous, exact split gave.
+TEST(Segment, NormalDrawingsSplitAsBefore) {
+  const std::vector<test::FixtureDigit> fixture = test::LoadStrokeFixture();
+  std::mt19937 rng(13);
+  int nearest_ink = 0;
+  for (int trial = 0; trial < 3000; ++trial) {
+    std::vector<Stroke> strokes;
+    float x = 0.0f;
+    for (int d = 0; d <= trial % 8; ++d) {
+      const test::FixtureDigit& f = fixture[rng() % fixture.size()];
+      const float scale = 0.8f + static_cast<float>(rng() % 100) / 250.0f;
+      const float gap = static_cast<float>(rng() % 60) - 10.0f;
+      float right = x;
+      for (Stroke s : f.strokes) {
+        for (Point& p : s) {
+          p.x = x + p.x * scale;
+          p.y = p.y * scale + static_cast<float>(rng() % 5);
+          right = std::max(right, p.x);
+        }
+        strokes.push_back(s);
+      }
+      x = right + gap;
+    }
+    std::shuffle(strokes.begin(), strokes.end(), rng);
+    SplitWork work;
+    ASSERT_EQ(SplitIntoDigits(strokes, &work), reference::SplitIntoDigits(strokes))
+        << "trial " << trial;
+    nearest_ink += work.point_pairs > 0;
+  }
+  std::printf("%d of 3000 numbers had small pieces joined to their nearest ink\n", nearest_ink);
+  EXPECT_GE(nearest_ink, 100);  // the step that changed is exercised, not only the others
 }
 
 }  // namespace
