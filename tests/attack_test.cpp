@@ -471,6 +471,25 @@ TEST_F(AttackSuite, EveryProbeOfTheIssueAgainstOneServer) {
       const Reply r = Exchange(port, Post("/predict/batch", "application/json", body));
       expect(name.c_str(), r, 503, 3.0);
     });
+    // The same batch from a client that gives up at once: the work stops at the next input
+    // (logged as 499), long before the budget would have stopped it (503).
+    const int fd = Connect(port, "127.0.0.1");
+    ASSERT_GE(fd, 0);
+    SendAll(fd, Post("/predict/batch", "application/json", body));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // it has begun
+    const Clock::time_point gave_up = Clock::now();
+    close(fd);
+    std::string log;
+    while (Since(gave_up) < 3 && log.find("POST /predict/batch 499") == std::string::npos) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      log = server.log();
+    }
+    const double stopped_after = Since(gave_up);
+    EXPECT_NE(log.find("POST /predict/batch 499"), std::string::npos)
+        << log.substr(log.size() - 500);
+    EXPECT_LT(stopped_after, 0.5);
+    std::printf("  %-40s stopped %.0f ms after the client left (499)\n", "client gone mid-batch",
+                stopped_after * 1000);
   }
 
   // 2,700 ranges in one header: the file once, never 2,700 times.
