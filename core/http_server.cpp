@@ -90,6 +90,7 @@ struct HttpServer::Impl {
   std::string site_root;
   net::io_context io{1};
   tcp::acceptor acceptor{io};
+  net::steady_timer accept_retry{io};
   std::unique_ptr<net::thread_pool> compute;
   int port = 0;
 
@@ -374,6 +375,11 @@ void HttpServer::Impl::Accept() {
         socket.write_some(net::buffer(kBusy, sizeof(kBusy) - 1), e);
         socket.close(e);
       }
+    } else if (ec != net::error::operation_aborted) {
+      // Out of file descriptors, say: try again shortly rather than spin.
+      accept_retry.expires_after(std::chrono::milliseconds(50));
+      accept_retry.async_wait([this](beast::error_code) { Accept(); });
+      return;
     }
     Accept();
   });
@@ -383,6 +389,7 @@ void HttpServer::Impl::StopOnIoThread() {
   stopping = true;
   beast::error_code ec;
   acceptor.close(ec);
+  accept_retry.cancel();
   std::vector<std::shared_ptr<Session>> live;
   {
     std::lock_guard<std::mutex> lock(mutex);
