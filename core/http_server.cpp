@@ -13,6 +13,8 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -82,6 +84,52 @@ void Log(const std::string& client, const std::string& method, const std::string
 
 class Session;
 
+// The compute threads, shared fairly: one queue per client address, served in turn, so a client
+// with many requests waiting delays another's by at most one request per thread (each within the
+// budget), never by its whole queue.
+class FairQueue {
+ public:
+  explicit FairQueue(int threads) : pool_(static_cast<size_t>(threads)), threads_(threads) {}
+  void Submit(const net::ip::address& client, std::function<void()> task) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::deque<std::function<void()>>& queue = waiting_[client];
+    if (queue.empty()) turns_.push_back(client);
+    queue.push_back(std::move(task));
+    Pump();
+  }
+  void Join() { pool_.join(); }
+
+ private:
+  void Pump() {  // with mutex_ held
+    while (running_ < threads_ && !turns_.empty()) {
+      const net::ip::address client = turns_.front();
+      turns_.pop_front();
+      std::deque<std::function<void()>>& queue = waiting_[client];
+      std::function<void()> task = std::move(queue.front());
+      queue.pop_front();
+      if (queue.empty()) {
+        waiting_.erase(client);
+      } else {
+        turns_.push_back(client);
+      }
+      ++running_;
+      net::post(pool_, [this, task = std::move(task)] {
+        task();
+        std::lock_guard<std::mutex> lock(mutex_);
+        --running_;
+        Pump();
+      });
+    }
+  }
+
+  net::thread_pool pool_;
+  const int threads_;
+  std::mutex mutex_;
+  int running_ = 0;
+  std::map<net::ip::address, std::deque<std::function<void()>>> waiting_;
+  std::deque<net::ip::address> turns_;
+};
+
 }  // namespace
 
 struct HttpServer::Impl {
@@ -91,7 +139,7 @@ struct HttpServer::Impl {
   net::io_context io{1};
   tcp::acceptor acceptor{io};
   net::steady_timer accept_retry{io};
-  std::unique_ptr<net::thread_pool> compute;
+  std::unique_ptr<FairQueue> compute;
   int port = 0;
 
   std::mutex mutex;  // guards the counts and the sessions (sessions end on any thread)
@@ -210,10 +258,9 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!IsCompute(request)) {
       return Write(HandleHttpRequest(*server_->service, server_->site_root, request, {}));
     }
-    // /predict on a compute thread, within the budget, stopped if the client goes: a peek that
-    // reads the end of the stream (or an error) means the client has closed its side.
+    // /predict on a compute thread, within the budget from when it starts there, stopped if the
+    // client goes: a peek that reads the end of the stream (or an error) means it has closed.
     RequestControl control;
-    control.deadline = Clock::now() + std::chrono::milliseconds(server_->options.budget_ms);
     const int fd = stream_.socket().native_handle();
     control.client_gone = [fd] {
       char c;
@@ -221,25 +268,36 @@ class Session : public std::enable_shared_from_this<Session> {
       return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
     };
     stream_.expires_never();
-    net::post(*server_->compute,
-              [self = shared_from_this(), request = std::move(request), control]() mutable {
-                HttpResponse response = HandleHttpRequest(
-                    *self->server_->service, self->server_->site_root, request, control);
-                const bool gone = control.client_gone();
-                const bool trim = request.body.size() >= kTrimAfterBytes;
-                request = HttpRequest();
-                // Large bodies and decoded images are freed by now: hand the memory back (a burst
-                // of them otherwise leaves the process hundreds of MB larger).
-                if (trim) malloc_trim(0);
-                net::post(self->stream_.get_executor(),
-                          [self, response = std::move(response), gone]() mutable {
-                            if (gone) {
-                              Log(self->client_text_, self->method_, self->target_, 499, 0);
-                              return self->Close();
-                            }
-                            self->Write(std::move(response));
-                          });
-              });
+    const Clock::time_point queued = Clock::now();
+    server_->compute->Submit(client_, [self = shared_from_this(), request = std::move(request),
+                                       control, queued]() mutable {
+      const HttpServerOptions& o = self->server_->options;
+      const Clock::time_point start = Clock::now();
+      HttpResponse response;
+      if (start - queued > Seconds(o.timeout_seconds)) {
+        const HttpReply reply = PredictService::Error(503, "the server is busy, try later");
+        response = {reply.status, reply.content_type, reply.body, {}};
+        response.headers.push_back({"X-Content-Type-Options", "nosniff"});
+      } else {
+        control.deadline = start + std::chrono::milliseconds(o.budget_ms);
+        response =
+            HandleHttpRequest(*self->server_->service, self->server_->site_root, request, control);
+      }
+      const bool gone = control.client_gone();
+      const bool trim = request.body.size() >= kTrimAfterBytes;
+      request = HttpRequest();
+      // Large bodies and decoded images are freed by now: hand the memory back (a burst of them
+      // otherwise leaves the process hundreds of MB larger).
+      if (trim) malloc_trim(0);
+      net::post(self->stream_.get_executor(),
+                [self, response = std::move(response), gone]() mutable {
+                  if (gone) {
+                    Log(self->client_text_, self->method_, self->target_, 499, 0);
+                    return self->Close();
+                  }
+                  self->Write(std::move(response));
+                });
+    });
   }
 
   void Write(HttpResponse response, bool close = false) {
@@ -443,7 +501,7 @@ Status HttpServer::Create(PredictService* service, const HttpServerOptions& opti
                           ec.message().c_str());
   }
   impl.port = impl.acceptor.local_endpoint().port();
-  impl.compute = std::make_unique<net::thread_pool>(options.threads);
+  impl.compute = std::make_unique<FairQueue>(options.threads);
   *out = std::move(server);
   return Status::Ok();
 }
@@ -457,7 +515,7 @@ int HttpServer::port() const {
 void HttpServer::Run() {
   impl_->Accept();
   impl_->io.run();
-  impl_->compute->join();
+  impl_->compute->Join();
 }
 
 void HttpServer::Stop() {

@@ -7,8 +7,9 @@
 // Every request is bounded: headers within --header-timeout and 8 KiB, the whole request within
 // --timeout, no more than --stall-timeout without a byte once a request has begun, bodies (sent
 // with Content-Length or chunked) within --max-body, compute within --budget (then 503; the work
-// stops as soon as the client goes away), connections within --max-connections in all and
-// --max-connections-per-client per address. No Range requests are honoured (Accept-Ranges: none).
+// stops as soon as the client goes away; client addresses take turns on the compute threads),
+// connections within --max-connections in all and --max-connections-per-client per address. No
+// Range requests are honoured (Accept-Ranges: none).
 #pragma once
 
 #include <memory>

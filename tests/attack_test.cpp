@@ -490,6 +490,26 @@ TEST_F(AttackSuite, EveryProbeOfTheIssueAgainstOneServer) {
     EXPECT_LT(stopped_after, 0.5);
     std::printf("  %-40s stopped %.0f ms after the client left (499)\n", "client gone mid-batch",
                 stopped_after * 1000);
+
+    // One client keeps 16 such batches in flight for 3 s: served in turn with others, a normal
+    // client waits for at most one running batch per compute thread (each stopped at the 1 s
+    // budget), never for the whole queue.
+    UnderAttack("16 heavy batches at once, for 3 s", port, 1.0 + bound, [&] {
+      std::vector<std::thread> flood;
+      std::atomic<int> answered{0};
+      const Clock::time_point start = Clock::now();
+      for (int i = 0; i < 16; ++i) {
+        flood.emplace_back([&] {
+          while (Since(start) < 3) {
+            const Reply r = Exchange(port, Post("/predict/batch", "application/json", body));
+            EXPECT_EQ(r.status, 503);
+            ++answered;
+          }
+        });
+      }
+      for (std::thread& t : flood) t.join();
+      std::printf("  %-40s %d answered (503 at the budget)\n", "heavy batches", answered.load());
+    });
   }
 
   // 2,700 ranges in one header: the file once, never 2,700 times.
