@@ -493,8 +493,9 @@ TEST_F(AttackSuite, EveryProbeOfTheIssueAgainstOneServer) {
 
     // One client keeps 16 such batches in flight for 3 s: served in turn with others, a normal
     // client waits for at most one running batch per compute thread (each stopped at the 1 s
-    // budget), never for the whole queue.
-    UnderAttack("16 heavy batches at once, for 3 s", port, 1.0 + bound, [&] {
+    // budget, give or take the image it is decoding: 0.5 s allowed), never for the whole queue
+    // (16 batches on 2 threads: 8 s).
+    UnderAttack("16 heavy batches at once, for 3 s", port, 1.5 + bound, [&] {
       std::vector<std::thread> flood;
       std::atomic<int> budget{0}, refused{0};
       const Clock::time_point start = Clock::now();
