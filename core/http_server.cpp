@@ -136,17 +136,20 @@ struct HttpServer::Impl {
   PredictService* service = nullptr;
   HttpServerOptions options;
   std::string site_root;
-  net::io_context io{1};
-  tcp::acceptor acceptor{io};
-  net::steady_timer accept_retry{io};
-  std::unique_ptr<FairQueue> compute;
   int port = 0;
+  bool stopping = false;  // io thread only
 
+  // Declared before the io_context, so that they outlive it: a session that the io_context
+  // destroys with its handlers still reports its end here.
   std::mutex mutex;  // guards the counts and the sessions (sessions end on any thread)
   int connections = 0;
   std::map<net::ip::address, int> per_client;
   std::map<Session*, std::weak_ptr<Session>> sessions;
-  bool stopping = false;  // io thread only
+  std::unique_ptr<FairQueue> compute;
+
+  net::io_context io{1};
+  tcp::acceptor acceptor{io};
+  net::steady_timer accept_retry{io};
 
   void Accept();
   bool Admit(const net::ip::address& client);
@@ -269,8 +272,11 @@ class Session : public std::enable_shared_from_this<Session> {
     };
     stream_.expires_never();
     const Clock::time_point queued = Clock::now();
+    // The I/O loop keeps running while the work is away (a stop waits for it to be answered).
+    auto io_busy = std::make_shared<net::executor_work_guard<net::io_context::executor_type>>(
+        server_->io.get_executor());
     server_->compute->Submit(client_, [self = shared_from_this(), request = std::move(request),
-                                       control, queued]() mutable {
+                                       control, queued, io_busy]() mutable {
       const HttpServerOptions& o = self->server_->options;
       const Clock::time_point start = Clock::now();
       HttpResponse response;
@@ -297,6 +303,7 @@ class Session : public std::enable_shared_from_this<Session> {
                   }
                   self->Write(std::move(response));
                 });
+      io_busy->reset();
     });
   }
 

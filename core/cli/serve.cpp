@@ -35,6 +35,16 @@ int RunServe(const ServeArgs& args) {
   mallopt(M_TRIM_THRESHOLD, 1 << 20);
   mallopt(M_ARENA_MAX, 2);
 
+  // Block the stop signals in every thread, before any is created (the recognizers' backends
+  // start thread pools): one thread waits for them and stops the server. A thread that had them
+  // unblocked would take SIGTERM's default action and kill the process mid-request.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
   ServiceOptions options;
   const Status backend = ParseBackendOption(args.backend, &options.backend);
   if (!backend.ok()) return fail(backend.message());
@@ -43,14 +53,6 @@ int RunServe(const ServeArgs& args) {
   std::unique_ptr<PredictService> service;
   Status s = PredictService::Create(args.model, options, &service);
   if (!s.ok()) return fail(s.message());
-
-  // Block the stop signals in every thread; one thread waits for them and stops the server.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
 
   std::unique_ptr<HttpServer> server;
   s = HttpServer::Create(service.get(), args.http, &server);
