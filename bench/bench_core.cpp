@@ -16,6 +16,9 @@
 #include "kernels.h"
 #include "mnist.h"
 #include "recognizer.h"
+#include "segment.h"
+
+#include "../tests/adversarial_drawings.h"
 
 namespace digits {
 namespace {
@@ -171,6 +174,29 @@ void BM_RecognizeXnnpackGradCam(benchmark::State& s) {
   Recognize(s, Get().xnnpack.get(), true);
 }
 
+// Number mode's split on the drawings built to make it slow (tests/adversarial_drawings.h, one
+// per argument): the target is <= 50 ms each; the whole number-mode recognition beside it.
+void BM_SplitAdversarial(benchmark::State& state) {
+  const test::AdversarialDrawing d = test::AdversarialDrawings()[state.range(0)];
+  state.SetLabel(d.name);
+  for (auto _ : state) {
+    std::vector<std::vector<int>> groups = SplitIntoDigits(d.strokes);
+    benchmark::DoNotOptimize(groups.data());
+  }
+}
+void BM_RecognizeNumberAdversarial(benchmark::State& state) {
+  const test::AdversarialDrawing d = test::AdversarialDrawings()[state.range(0)];
+  state.SetLabel(d.name);
+  RecognizeOptions options;
+  options.mode = Mode::kNumber;
+  Recognition result;
+  for (auto _ : state) {
+    const Status s = Get().xnnpack->RecognizeStrokes(d.strokes, options, &result);
+    if (!s.ok()) state.SkipWithError(s.message().c_str());
+    benchmark::DoNotOptimize(result.digits.data());
+  }
+}
+
 BENCHMARK(BM_ForwardNaive);
 BENCHMARK(BM_ForwardBuiltin);
 BENCHMARK(BM_ForwardXnnpack);
@@ -182,6 +208,8 @@ BENCHMARK(BM_RecognizeXnnpack);
 BENCHMARK(BM_RecognizeXnnpackGradCam);
 BENCHMARK(BM_LoadModelBuiltin);
 BENCHMARK(BM_LoadModelF16Builtin);
+BENCHMARK(BM_SplitAdversarial)->DenseRange(0, 7)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_RecognizeNumberAdversarial)->DenseRange(0, 7)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace digits

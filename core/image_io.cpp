@@ -7,6 +7,7 @@
 
 #include <stb_image.h>
 #include <stb_image_write.h>
+#include <zlib.h>
 
 #include "network.h"
 
@@ -34,6 +35,90 @@ std::string DecoderReason() {
   return text.empty() ? "cannot decode it" : text;
 }
 
+uint32_t BigEndian32(const uint8_t* d) {
+  return (uint32_t{d[0]} << 24) | (uint32_t{d[1]} << 16) | (uint32_t{d[2]} << 8) | d[3];
+}
+
+// Bytes of a PNG's filtered image data, from IHDR: one filter byte per row plus the packed row,
+// for each of the 7 Adam7 passes when interlaced. 0 for an unknown color type or bit depth.
+uint64_t PngRawBytes(uint32_t w, uint32_t h, int depth, int color, bool interlaced) {
+  const int channels = color == 0 ? 1 : color == 2 ? 3 : color == 3 ? 1 : color == 4 ? 2 : 4;
+  if (color == 1 || color == 5 || color > 6 ||
+      (depth != 1 && depth != 2 && depth != 4 && depth != 8 && depth != 16)) {
+    return 0;
+  }
+  const uint64_t bits = static_cast<uint64_t>(channels) * depth;
+  auto pass = [bits](uint64_t pw, uint64_t ph) {
+    return pw == 0 || ph == 0 ? 0 : ph * (1 + (pw * bits + 7) / 8);
+  };
+  if (!interlaced) return pass(w, h);
+  static const int kStart[7][2] = {{0, 0}, {4, 0}, {0, 4}, {2, 0}, {0, 2}, {1, 0}, {0, 1}};
+  static const int kStep[7][2] = {{8, 8}, {8, 8}, {4, 8}, {4, 4}, {2, 4}, {2, 2}, {1, 2}};
+  uint64_t total = 0;
+  for (int p = 0; p < 7; ++p) {
+    const uint64_t pw = w > static_cast<uint32_t>(kStart[p][0])
+                            ? (w - kStart[p][0] + kStep[p][0] - 1) / kStep[p][0]
+                            : 0;
+    const uint64_t ph = h > static_cast<uint32_t>(kStart[p][1])
+                            ? (h - kStart[p][1] + kStep[p][1] - 1) / kStep[p][1]
+                            : 0;
+    total += pass(pw, ph);
+  }
+  return total;
+}
+
+// A PNG's zlib stream must inflate to no more than its header says (a 64x64 PNG that inflated
+// to 1 GB took the server to 1.3 GB of memory: stb grows its buffer as long as the stream
+// goes on). Inflated here first into a small scratch buffer, counted, and stopped at the size.
+Status CheckPngInflatedSize(const uint8_t* data, size_t size) {
+  if (size < 33 || std::memcmp(data + 12, "IHDR", 4) != 0) return Status::Ok();  // stb says why
+  const uint64_t expected =
+      PngRawBytes(BigEndian32(data + 16), BigEndian32(data + 20), data[24], data[25], data[28]);
+  if (expected == 0) return Status::Ok();
+  z_stream z{};
+  if (inflateInit(&z) != Z_OK) return Status::Error("cannot check the PNG: out of memory");
+  uint8_t scratch[1 << 15];
+  uint64_t inflated = 0;
+  int ret = Z_OK;
+  for (size_t at = 8; at + 12 <= size && ret == Z_OK;) {
+    const uint32_t length = BigEndian32(data + at);
+    if (length > size - at - 12) break;  // truncated: stb reports it
+    if (std::memcmp(data + at + 4, "IDAT", 4) == 0) {
+      z.next_in = const_cast<uint8_t*>(data + at + 8);
+      z.avail_in = length;
+      while (z.avail_in > 0 && ret == Z_OK) {
+        z.next_out = scratch;
+        z.avail_out = sizeof(scratch);
+        ret = inflate(&z, Z_NO_FLUSH);
+        inflated += sizeof(scratch) - z.avail_out;
+        if (inflated > expected) break;
+        if (ret == Z_BUF_ERROR) ret = Z_OK;  // needs more input: the next IDAT
+      }
+      if (inflated > expected) break;
+    } else if (std::memcmp(data + at + 4, "IEND", 4) == 0) {
+      break;
+    }
+    at += 12 + static_cast<size_t>(length);
+  }
+  inflateEnd(&z);
+  if (inflated > expected) {
+    return Status::Errorf("PNG image data inflates beyond the %llu bytes its %ux%u header allows",
+                          static_cast<unsigned long long>(expected), BigEndian32(data + 16),
+                          BigEndian32(data + 20));
+  }
+  if (ret != Z_OK && ret != Z_STREAM_END) return Status::Error("corrupt PNG image: bad zlib data");
+  return Status::Ok();
+}
+
+// A progressive JPEG is decoded once per scan over the whole image: thousands of tiny scans in
+// a small file cost seconds. Real encoders write at most a few dozen (libjpeg's default: 10).
+constexpr int kMaxJpegScans = 100;
+int CountJpegScans(const uint8_t* data, size_t size) {
+  int scans = 0;
+  for (size_t i = 0; i + 1 < size; ++i) scans += data[i] == 0xFF && data[i + 1] == 0xDA;
+  return scans;
+}
+
 }  // namespace
 
 Status DecodeImage(const uint8_t* data, size_t size, Image* out) {
@@ -56,6 +141,10 @@ Status DecodeImage(const uint8_t* data, size_t size, Image* out) {
   if (w > kMaxImageSide || h > kMaxImageSide || static_cast<int64_t>(w) * h > kMaxImagePixels) {
     return Status::Errorf("%s image is %dx%d, beyond the limit (%d per side, %d pixels)", kind, w,
                           h, kMaxImageSide, kMaxImagePixels);
+  }
+  if (IsPng(data, size)) DIGITS_RETURN_IF_ERROR(CheckPngInflatedSize(data, size));
+  if (IsJpeg(data, size) && CountJpegScans(data, size) > kMaxJpegScans) {
+    return Status::Errorf("JPEG image has more than %d scans", kMaxJpegScans);
   }
   stbi_uc* pixels = stbi_load_from_memory(data, static_cast<int>(size), &w, &h, &c, 0);
   if (!pixels) return Status::Errorf("corrupt %s image: %s", kind, DecoderReason().c_str());

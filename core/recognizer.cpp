@@ -109,6 +109,7 @@ Status Recognizer::RecognizeStrokes(const std::vector<Stroke>& strokes,
   Recognition result;
   std::vector<Stroke> group_strokes;
   for (const std::vector<int>& group : groups) {
+    if (options.should_stop && options.should_stop()) return Status::Error("recognition stopped");
     group_strokes.clear();
     for (int s : group) group_strokes.push_back(strokes[s]);
     Preprocessed pre;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -39,6 +40,9 @@ struct RecognizeOptions {
   Mode mode = Mode::kDigit;
   bool gradcam = false;
   int gradcam_class = -1;  // -1: each digit's predicted class
+  // Asked before each digit: true stops the recognition with an error (a server's per-request
+  // budget spent, or its client gone). Unset: never stops.
+  std::function<bool()> should_stop;
 };
 
 struct DigitResult {

@@ -21,14 +21,20 @@ void Absorb(Group* into, Group* from) {
   into->strokes.insert(into->strokes.end(), from->strokes.begin(), from->strokes.end());
 }
 
-// Smallest distance between the two groups' points.
-float GroupDistance(const std::vector<Stroke>& strokes, const Group& a, const Group& b) {
-  float best = INFINITY;
-  for (int i : a.strokes)
-    for (const Point& p : strokes[i])
-      for (int j : b.strokes)
-        for (const Point& q : strokes[j]) best = std::min(best, std::hypot(p.x - q.x, p.y - q.y));
-  return best;
+// Up to `keep` of a group's points, evenly spaced along its strokes: the nearest-ink step compares
+// these instead of every point, so its cost is bounded by the budget, not by the drawing.
+std::vector<Point> SamplePoints(const std::vector<Stroke>& strokes, const Group& g, size_t count,
+                                size_t keep) {
+  std::vector<Point> out;
+  out.reserve(std::min(count, keep));
+  size_t index = 0, next = 0, taken = 0;
+  for (int s : g.strokes)
+    for (const Point& p : strokes[s]) {
+      if (index++ != next) continue;
+      out.push_back(p);
+      next = ++taken * count / keep;  // every point when keep == count; never past the last
+    }
+  return out;
 }
 
 // Union-find over stroke indices.
@@ -40,11 +46,11 @@ int Find(std::vector<int>& parent, int i) {
 // Joins strokes that come within `reach` of each other: a 4's bar meeting its stem, a 5's flag on
 // its body, a 7's crossbar. Every stroke is sampled along its length (spacing reach / 2) into a
 // grid of reach-sized cells; samples of different strokes in neighbouring cells closer than
-// `reach` join their strokes. The samples (200k) and the samples kept per cell (8) are capped, so
-// a pathological drawing costs bounded time.
+// `reach` join their strokes. The samples (50k beyond one per point) and the samples kept per cell
+// (8) are capped, so a pathological drawing costs bounded time: at most 9 x 8 checks per sample.
 void JoinTouchingStrokes(const std::vector<Stroke>& strokes, const Box& box, float reach,
-                         std::vector<int>* parent) {
-  constexpr double kMaxSamples = 200000;
+                         std::vector<int>* parent, SplitWork* work) {
+  constexpr double kMaxSamples = 50000;
   constexpr size_t kPerCell = 8;
   double length = 0.0;
   for (const Stroke& s : strokes) {
@@ -68,6 +74,7 @@ void JoinTouchingStrokes(const std::vector<Stroke>& strokes, const Box& box, flo
     return (static_cast<uint64_t>(cx) << 32) | static_cast<uint64_t>(cy);
   };
   auto visit = [&](int s, float x, float y) {
+    ++work->samples;
     const int64_t cx = index(x, x0), cy = index(y, y0);
     for (int64_t dy = -1; dy <= 1; ++dy)
       for (int64_t dx = -1; dx <= 1; ++dx) {
@@ -75,6 +82,7 @@ void JoinTouchingStrokes(const std::vector<Stroke>& strokes, const Box& box, flo
         auto it = grid.find(key(cx + dx, cy + dy));
         if (it == grid.end()) continue;
         for (const Sample& other : it->second) {
+          ++work->sample_pairs;
           if (Find(*parent, other.stroke) == Find(*parent, s)) continue;
           if (std::hypot(other.x - x, other.y - y) <= reach) {
             (*parent)[Find(*parent, s)] = Find(*parent, other.stroke);
@@ -99,7 +107,9 @@ void JoinTouchingStrokes(const std::vector<Stroke>& strokes, const Box& box, flo
 
 }  // namespace
 
-std::vector<std::vector<int>> SplitIntoDigits(const std::vector<Stroke>& strokes) {
+std::vector<std::vector<int>> SplitIntoDigits(const std::vector<Stroke>& strokes,
+                                              SplitWork* work_out) {
+  SplitWork work;
   const Box box = StrokesBox(strokes);
   const float height = std::max(box.y1 - box.y0, 0.0f);
 
@@ -109,7 +119,7 @@ std::vector<std::vector<int>> SplitIntoDigits(const std::vector<Stroke>& strokes
   // A drawing so flat that 5% of its height underflows to zero has no reach to join by (found by
   // fuzzing: a denormal height gave a zero sample step, and 0 / 0 was cast to int).
   const float reach = 0.05f * height;
-  if (reach > 0.0f) JoinTouchingStrokes(strokes, box, reach, &parent);
+  if (reach > 0.0f) JoinTouchingStrokes(strokes, box, reach, &parent, &work);
   std::vector<Group> groups;
   std::vector<int> group_of(strokes.size(), -1);
   for (size_t s = 0; s < strokes.size(); ++s) {
@@ -146,11 +156,15 @@ std::vector<std::vector<int>> SplitIntoDigits(const std::vector<Stroke>& strokes
     return overlap > 0.0f && overlap >= 0.5f * std::min(a1 - a0, b1 - b0);
   };
   // Merge until no two groups are the same digit. A merge widens a group, which can then reach
-  // groups it did not before: rescan it, and make passes until one merges nothing.
-  for (bool merged = true; merged;) {
+  // groups it did not before: rescan it, and make passes until one merges nothing. Chains of
+  // merges can make this cubic in the groups (1,000 strokes): the checks are capped far above
+  // what any real number needs, and past the cap the groups stay as they are.
+  constexpr int64_t kMaxGroupChecks = 2000000;
+  for (bool merged = true; merged && work.group_checks < kMaxGroupChecks;) {
     merged = false;
-    for (size_t i = 0; i < groups.size(); ++i)
-      for (size_t j = i + 1; j < groups.size(); ++j) {
+    for (size_t i = 0; i < groups.size() && work.group_checks < kMaxGroupChecks; ++i)
+      for (size_t j = i + 1; j < groups.size() && work.group_checks < kMaxGroupChecks; ++j) {
+        ++work.group_checks;
         if (!same_digit(groups[i], groups[j])) continue;
         Absorb(&groups[i], &groups[j]);
         groups.erase(groups.begin() + j);
@@ -159,26 +173,67 @@ std::vector<std::vector<int>> SplitIntoDigits(const std::vector<Stroke>& strokes
       }
   }
   // A piece under 30% of the writing's height is no digit by itself (a 5's flag that does not
-  // quite meet its body): it joins the group whose ink is nearest. Point-pair distances cost
-  // O(points^2), so this runs only for drawings of at most kMaxGroups pieces (a long number).
+  // quite meet its body): it joins the group whose ink is nearest. This runs only for drawings of
+  // at most kMaxGroups pieces (a long number). The distances between pieces are computed once
+  // (a merged piece is as near to a third as the nearer of its parts) on at most kMaxInkPoints
+  // points in all: every point of a drawing that has no more, evenly spaced samples of each piece
+  // otherwise (a 1,587-point scribble costed ~440 s of CPU when every pair was compared anew).
   constexpr size_t kMaxGroups = 64;
+  constexpr size_t kMaxInkPoints = 2048;
   const float min_height = 0.3f * height;
-  for (bool moved = groups.size() <= kMaxGroups; moved && groups.size() > 1;) {
-    moved = false;
-    for (size_t i = 0; i < groups.size(); ++i) {
-      if (groups[i].y1 - groups[i].y0 >= min_height) continue;
-      size_t nearest = i;
-      float best = INFINITY;
-      for (size_t j = 0; j < groups.size(); ++j) {
-        if (j == i) continue;
-        const float d = GroupDistance(strokes, groups[i], groups[j]);
-        if (d < best) best = d, nearest = j;
-      }
-      Absorb(&groups[nearest], &groups[i]);
-      groups.erase(groups.begin() + i);
-      moved = true;
-      break;
+  const bool any_small = std::any_of(groups.begin(), groups.end(), [min_height](const Group& g) {
+    return g.y1 - g.y0 < min_height;
+  });
+  if (groups.size() <= kMaxGroups && groups.size() > 1 && any_small) {
+    const size_t n = groups.size();
+    std::vector<size_t> counts(n, 0);
+    size_t total = 0;
+    for (size_t i = 0; i < n; ++i) {
+      for (int s : groups[i].strokes) counts[i] += strokes[s].size();
+      total += counts[i];
     }
+    std::vector<std::vector<Point>> ink(n);
+    for (size_t i = 0; i < n; ++i) {
+      const size_t keep = total <= kMaxInkPoints
+                              ? counts[i]
+                              : std::max<size_t>(1, counts[i] * kMaxInkPoints / total);
+      ink[i] = SamplePoints(strokes, groups[i], counts[i], keep);
+    }
+    std::vector<float> distance(n * n, INFINITY);
+    for (size_t i = 0; i < n; ++i)
+      for (size_t j = i + 1; j < n; ++j) {
+        float best = INFINITY;
+        for (const Point& p : ink[i])
+          for (const Point& q : ink[j]) best = std::min(best, std::hypot(p.x - q.x, p.y - q.y));
+        work.point_pairs += static_cast<int64_t>(ink[i].size() * ink[j].size());
+        distance[i * n + j] = distance[j * n + i] = best;
+      }
+    std::vector<size_t> order(n);  // the groups still standing, in their original order
+    std::iota(order.begin(), order.end(), 0);
+    for (bool moved = true; moved && order.size() > 1;) {
+      moved = false;
+      for (size_t pos = 0; pos < order.size(); ++pos) {
+        const size_t i = order[pos];
+        if (groups[i].y1 - groups[i].y0 >= min_height) continue;
+        size_t nearest = order[pos == 0 ? 1 : 0];
+        float best = INFINITY;
+        for (size_t k : order) {
+          if (k != i && distance[i * n + k] < best) best = distance[i * n + k], nearest = k;
+        }
+        Absorb(&groups[nearest], &groups[i]);
+        for (size_t k = 0; k < n; ++k) {
+          if (k == nearest || k == i) continue;
+          const float d = std::min(distance[nearest * n + k], distance[i * n + k]);
+          distance[nearest * n + k] = distance[k * n + nearest] = d;
+        }
+        order.erase(order.begin() + pos);
+        moved = true;
+        break;
+      }
+    }
+    std::vector<Group> kept;
+    for (size_t i : order) kept.push_back(std::move(groups[i]));
+    groups = std::move(kept);
   }
   std::sort(groups.begin(), groups.end(),
             [](const Group& a, const Group& b) { return a.x0 + a.x1 < b.x0 + b.x1; });
@@ -187,6 +242,7 @@ std::vector<std::vector<int>> SplitIntoDigits(const std::vector<Stroke>& strokes
     std::sort(g.strokes.begin(), g.strokes.end());
     out.push_back(std::move(g.strokes));
   }
+  if (work_out) *work_out = work;
   return out;
 }
 

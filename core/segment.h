@@ -5,13 +5,25 @@
 // strokes stays one digit while digits side by side stay apart.
 #pragma once
 
+#include <cstdint>
 #include <vector>
 
 #include "preprocess.h"
 
 namespace digits {
 
+// The split's work, counted so tests can show it is bounded whatever the drawing (the limits of
+// ValidateStrokes allow 100,000 points): every step is capped, none is pairwise over all points.
+struct SplitWork {
+  int64_t samples = 0;       // points sampled along the strokes to find touching ones
+  int64_t sample_pairs = 0;  // sample-to-sample distance checks
+  int64_t group_checks = 0;  // group-to-group overlap checks while merging
+  int64_t point_pairs = 0;   // point-to-point distances between pieces (the nearest-ink step)
+  int64_t total() const { return samples + sample_pairs + group_checks + point_pairs; }
+};
+
 // Indices into `strokes` for each digit, ordered left to right. Empty strokes join no group.
-std::vector<std::vector<int>> SplitIntoDigits(const std::vector<Stroke>& strokes);
+std::vector<std::vector<int>> SplitIntoDigits(const std::vector<Stroke>& strokes,
+                                              SplitWork* work = nullptr);
 
 }  // namespace digits

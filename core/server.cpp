@@ -44,7 +44,34 @@ bool IsImageType(const std::string& type) {
   return type == "image/png" || type == "image/jpeg";
 }
 
+// The reply for a request stopped by its RequestControl.
+HttpReply Stopped() {
+  return PredictService::Error(503, "the request ran out of its time budget (or its client left)");
+}
+
 }  // namespace
+
+bool JsonDepthWithin(const std::string& text, int max_depth) {
+  int depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > max_depth) return false;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return true;
+}
 
 std::string MediaType(const std::string& content_type) {
   std::string type = content_type.substr(0, content_type.find(';'));
@@ -58,13 +85,21 @@ std::string MediaType(const std::string& content_type) {
 
 class PredictService::Lease {
  public:
-  explicit Lease(PredictService* service) : service_(service) {
+  // Waits for a recognizer until the request's deadline; ok() is false if none came in time.
+  Lease(PredictService* service, const RequestControl& control) : service_(service) {
     std::unique_lock<std::mutex> lock(service_->mutex_);
-    service_->available_.wait(lock, [this] { return !service_->idle_.empty(); });
+    const auto ready = [this] { return !service_->idle_.empty(); };
+    if (control.deadline == std::chrono::steady_clock::time_point::max()) {
+      service_->available_.wait(lock, ready);
+    } else if (!service_->available_.wait_until(lock, control.deadline, ready)) {
+      return;
+    }
     recognizer_ = std::move(service_->idle_.back());
     service_->idle_.pop_back();
   }
+  bool ok() const { return recognizer_ != nullptr; }
   ~Lease() {
+    if (!recognizer_) return;
     {
       std::lock_guard<std::mutex> lock(service_->mutex_);
       service_->idle_.push_back(std::move(recognizer_));
@@ -133,67 +168,98 @@ Status PredictService::Create(const std::string& model_path, const ServiceOption
   return Status::Ok();
 }
 
-HttpReply PredictService::Predict(const std::string& content_type, const std::string& body) {
+HttpReply PredictService::Predict(const std::string& content_type, const std::string& body,
+                                  const RequestControl& control) {
   const std::string type = MediaType(content_type);
   if (type != "application/json" && !IsImageType(type)) {
     return Error(415, "unsupported Content-Type '" + type +
                           "': send image/png, image/jpeg or application/json");
   }
   if (body.empty()) return Error(400, "empty request body");
-  // Decode and validate first: a recognizer is borrowed only for the recognition itself.
-  RecognizeOptions options;
-  Image image;
-  std::vector<Stroke> strokes;
-  Status s;
   if (IsImageType(type)) {
-    const auto* data = reinterpret_cast<const uint8_t*>(body.data());
-    int w = 0, h = 0;
-    if (PeekImageSize(data, body.size(), &w, &h) &&
-        (w > kMaxImageSide || h > kMaxImageSide || static_cast<int64_t>(w) * h > kMaxImagePixels)) {
-      return Error(413, "image is " + std::to_string(w) + "x" + std::to_string(h) +
-                            ", beyond the limit of " + std::to_string(kMaxImagePixels) + " pixels");
-    }
-    s = DecodeImage(data, body.size(), &image);
-    if (!s.ok()) return Error(400, s.message());
-  } else {
-    const json request = json::parse(body, nullptr, /*allow_exceptions=*/false);
-    if (request.is_discarded()) return Error(400, "request body is not valid JSON");
-    s = StrokesFromJson(request, &strokes);
-    if (!s.ok()) return Error(400, s.message());
-    if (request.contains("mode")) {
-      const json& mode = request["mode"];
-      if (mode == "number") {
-        options.mode = Mode::kNumber;
-      } else if (mode != "digit") {
-        return Error(400, "\"mode\" must be \"digit\" or \"number\"");
-      }
-    }
-    if (request.contains("gradcam")) {
-      if (!request["gradcam"].is_boolean()) return Error(400, "\"gradcam\" must be true or false");
-      options.gradcam = request["gradcam"].get<bool>();
-    }
-    if (request.contains("class")) {
-      if (!request["class"].is_number_integer()) return Error(400, "\"class\" must be an integer");
-      const int64_t c = request["class"].get<int64_t>();
-      options.gradcam_class = c < -1 || c > 1000000 ? 1000000 : static_cast<int>(c);
+    return PredictImage(reinterpret_cast<const uint8_t*>(body.data()), body.size(), control);
+  }
+  if (!JsonDepthWithin(body, kMaxJsonDepth)) {
+    return Error(400,
+                 "request JSON nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+  }
+  const json request = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (request.is_discarded()) return Error(400, "request body is not valid JSON");
+  return PredictStrokes(request, control);
+}
+
+HttpReply PredictService::PredictImage(const uint8_t* data, size_t size,
+                                       const RequestControl& control) {
+  // Decode and validate first: a recognizer is borrowed only for the recognition itself.
+  int w = 0, h = 0;
+  if (PeekImageSize(data, size, &w, &h) &&
+      (w > kMaxImageSide || h > kMaxImageSide || static_cast<int64_t>(w) * h > kMaxImagePixels)) {
+    return Error(413, "image is " + std::to_string(w) + "x" + std::to_string(h) +
+                          ", beyond the limit of " + std::to_string(kMaxImagePixels) + " pixels");
+  }
+  Image image;
+  Status s = DecodeImage(data, size, &image);
+  if (!s.ok()) return Error(400, s.message());
+  if (control.Stop()) return Stopped();
+  Lease recognizer(this, control);
+  if (!recognizer.ok()) return Stopped();
+  Recognition result;
+  s = recognizer->RecognizeImage(image.view(), RecognizeOptions(), &result);
+  if (!s.ok()) return Error(400, s.message());
+  return {200, "application/json", RecognitionToJson(result, recognizer->network(), 0).dump()};
+}
+
+HttpReply PredictService::PredictStrokes(const json& request, const RequestControl& control) {
+  RecognizeOptions options;
+  std::vector<Stroke> strokes;
+  Status s = StrokesFromJson(request, &strokes);
+  if (!s.ok()) return Error(400, s.message());
+  if (request.contains("mode")) {
+    const json& mode = request["mode"];
+    if (mode == "number") {
+      options.mode = Mode::kNumber;
+    } else if (mode != "digit") {
+      return Error(400, "\"mode\" must be \"digit\" or \"number\"");
     }
   }
-  Lease recognizer(this);
+  if (request.contains("gradcam")) {
+    if (!request["gradcam"].is_boolean()) return Error(400, "\"gradcam\" must be true or false");
+    options.gradcam = request["gradcam"].get<bool>();
+  }
+  if (request.contains("class")) {
+    const json& c = request["class"];
+    if (!c.is_number_integer()) return Error(400, "\"class\" must be an integer");
+    // An unsigned 2^64 - 1 read as int64_t is -1, "the predicted class": range-check it first.
+    const bool in_range = c.is_number_unsigned()
+                              ? c.get<uint64_t>() < 1000000u
+                              : c.get<int64_t>() >= -1 && c.get<int64_t>() < 1000000;
+    if (!in_range) return Error(400, "\"class\" is out of range (a class index, or -1)");
+    options.gradcam_class = static_cast<int>(c.get<int64_t>());
+  }
+  bool stopped = false;
+  options.should_stop = [&control, &stopped] { return stopped = control.Stop(); };
+  if (control.Stop()) return Stopped();
+  Lease recognizer(this, control);
+  if (!recognizer.ok()) return Stopped();
   Recognition result;
-  s = IsImageType(type) ? recognizer->RecognizeImage(image.view(), options, &result)
-                        : recognizer->RecognizeStrokes(strokes, options, &result);
-  if (!s.ok()) return Error(400, s.message());
+  s = recognizer->RecognizeStrokes(strokes, options, &result);
+  if (!s.ok()) return stopped ? Stopped() : Error(400, s.message());
   const int gradcam_size = options.gradcam ? recognizer->network().input.height : 0;
   return {200, "application/json",
           RecognitionToJson(result, recognizer->network(), gradcam_size).dump()};
 }
 
-HttpReply PredictService::PredictBatch(const std::string& content_type, const std::string& body) {
+HttpReply PredictService::PredictBatch(const std::string& content_type, const std::string& body,
+                                       const RequestControl& control) {
   if (MediaType(content_type) != "application/json") {
     return Error(415, "unsupported Content-Type '" + MediaType(content_type) +
                           "': a batch is application/json");
   }
   if (body.empty()) return Error(400, "empty request body");
+  if (!JsonDepthWithin(body, kMaxJsonDepth)) {
+    return Error(400,
+                 "request JSON nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+  }
   const json request = json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (request.is_discarded()) return Error(400, "request body is not valid JSON");
   if (!request.is_object() || !request.contains("inputs") || !request["inputs"].is_array()) {
@@ -206,18 +272,19 @@ HttpReply PredictService::PredictBatch(const std::string& content_type, const st
   }
   json results = json::array();
   for (const json& input : inputs) {
+    if (control.Stop()) return Stopped();
     HttpReply reply;
     if (input.is_object() && input.contains("image")) {
       std::vector<uint8_t> bytes;
       if (!input["image"].is_string() || !DecodeBase64(input["image"].get<std::string>(), &bytes)) {
         reply = Error(400, "\"image\" must be a base64-encoded PNG or JPEG");
       } else {
-        const bool png = bytes.size() >= 8 && bytes[0] == 0x89;
-        reply = Predict(png ? "image/png" : "image/jpeg", std::string(bytes.begin(), bytes.end()));
+        reply = PredictImage(bytes.data(), bytes.size(), control);
       }
     } else {
-      reply = Predict("application/json", input.dump());
+      reply = PredictStrokes(input, control);
     }
+    if (reply.status == 503) return reply;
     results.push_back(json::parse(reply.body, nullptr, false));
   }
   return {200, "application/json", json{{"results", results}}.dump()};

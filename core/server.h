@@ -8,14 +8,19 @@
 //                        -> {"results": [result | {"error": "..."}, ...]}
 //   GET  /model          architecture, parameters, MACs, model metadata, SHA-256 of the file
 //   GET  /healthz        {"status": "ok"}
-// Errors are {"error": "..."} with 400 (bad input), 413 (too large), 415 (content type) or 500.
+// Errors are {"error": "..."} with 400 (bad input), 413 (too large), 415 (content type), 503 (the
+// request's time budget ran out, or its client went away) or 500.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "recognizer.h"
 #include "status.h"
@@ -27,6 +32,20 @@ struct HttpReply {
   std::string content_type = "application/json";
   std::string body;
 };
+
+// What stops a request's work early: its deadline (the per-request budget) and, when the HTTP
+// layer can tell, its client having gone away. Checked while waiting for a recognizer, before
+// each digit of a number and before each input of a batch.
+struct RequestControl {
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+  std::function<bool()> client_gone;  // optional
+  bool Stop() const {
+    return std::chrono::steady_clock::now() >= deadline || (client_gone && client_gone());
+  }
+};
+
+// JSON deeper than this is refused before it is parsed (a batch needs 6 levels).
+constexpr int kMaxJsonDepth = 16;
 
 struct ServiceOptions {
   int recognizers = 1;  // concurrent requests served at once (one Recognizer each)
@@ -40,8 +59,10 @@ class PredictService {
                        std::unique_ptr<PredictService>* out);
 
   // Thread-safe: each call borrows one of the recognizers.
-  HttpReply Predict(const std::string& content_type, const std::string& body);
-  HttpReply PredictBatch(const std::string& content_type, const std::string& body);
+  HttpReply Predict(const std::string& content_type, const std::string& body,
+                    const RequestControl& control = {});
+  HttpReply PredictBatch(const std::string& content_type, const std::string& body,
+                         const RequestControl& control = {});
   HttpReply Model() const { return {200, "application/json", model_json_}; }
   HttpReply Health() const { return {200, "application/json", "{\"status\":\"ok\"}"}; }
 
@@ -51,12 +72,21 @@ class PredictService {
   PredictService() = default;
   class Lease;  // a borrowed recognizer, returned on destruction
 
+  HttpReply PredictImage(const uint8_t* data, size_t size, const RequestControl& control);
+  // `request` is the parsed strokes object; user input is never serialized again (a deeply
+  // nested input once overflowed the stack in dump()).
+  HttpReply PredictStrokes(const nlohmann::json& request, const RequestControl& control);
+
   ServiceOptions options_;
   std::string model_json_;
   std::mutex mutex_;
   std::condition_variable available_;
   std::vector<std::unique_ptr<Recognizer>> idle_;
 };
+
+// Whether `text`'s arrays and objects nest at most `max_depth` deep (a scan of its brackets
+// outside strings; it does not validate the JSON).
+bool JsonDepthWithin(const std::string& text, int max_depth);
 
 // Lower-case media type without parameters: "Image/PNG; charset=x" -> "image/png".
 std::string MediaType(const std::string& content_type);

@@ -15,6 +15,7 @@
 #include "image_io.h"
 #include "mnist.h"
 #include "server.h"
+#include "server_process.h"
 #include "test_util.h"
 
 namespace digits {
@@ -22,58 +23,8 @@ namespace {
 
 using nlohmann::json;
 
-const std::string kModel = DIGITS_MODEL_DIR "/digits.safetensors";
-
-// Starts `digits serve` on port 0 and reads the port it chose from its first log line.
-class ServerProcess {
- public:
-  explicit ServerProcess(const std::string& extra_args = "") {
-    log_ = ::testing::TempDir() + "digits_serve_" + std::to_string(getpid()) + ".log";
-    std::remove(log_.c_str());
-    const std::string site = ::testing::TempDir() + "digits_site";
-    std::system(("mkdir -p " + site).c_str());
-    std::ofstream(site + "/index.html") << "<!doctype html><title>digits</title>";
-    std::ofstream(site + "/digits.wasm") << std::string("\0asm\1\0\0\0", 8);
-    std::ofstream(site + "/app.js") << "export {};";
-    pid_ = fork();
-    if (pid_ == 0) {
-      const std::string command = std::string("exec ") + DIGITS_CLI + " serve --model " + kModel +
-                                  " --port 0 --site " + site + " " + extra_args + " 2>" + log_;
-      execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    for (int i = 0; i < 200 && port_ == 0; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(25));
-      std::ifstream f(log_);
-      std::string line;
-      std::getline(f, line);
-      const size_t at = line.find("http://127.0.0.1:");
-      if (at != std::string::npos) port_ = std::atoi(line.c_str() + at + 17);
-    }
-  }
-  ~ServerProcess() {
-    if (pid_ > 0 && !stopped_) Stop();
-  }
-  // SIGTERM; returns the exit status.
-  int Stop() {
-    kill(pid_, SIGTERM);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    stopped_ = true;
-    return status;
-  }
-  int port() const { return port_; }
-  std::string log() const {
-    std::ifstream f(log_);
-    return std::string(std::istreambuf_iterator<char>(f), {});
-  }
-
- private:
-  pid_t pid_ = -1;
-  int port_ = 0;
-  bool stopped_ = false;
-  std::string log_;
-};
+using test::kModel;
+using test::ServerProcess;
 
 std::string StrokesBody(const std::vector<Stroke>& strokes, const json& extra = json::object()) {
   json j = extra;
@@ -291,9 +242,72 @@ TEST(PredictService, HandlesRequestsWithoutSockets) {
   const HttpReply corrupt = service->Predict("image/png", crash.substr(1));
   EXPECT_EQ(corrupt.status, 400);
   EXPECT_EQ(json::parse(corrupt.body, nullptr, false)["error"],
-            "corrupt PNG image: cannot decode it");
+            "corrupt PNG image: bad zlib data");  // now caught by the inflate check
   std::unique_ptr<PredictService> missing;
   EXPECT_FALSE(PredictService::Create("/nonexistent.safetensors", options, &missing).ok());
+}
+
+// A request's work stops when its client goes or its budget is spent: 503, the recognizer is
+// returned (the next request on a one-recognizer service is served), and no more digits or batch
+// inputs are recognized after the stop (counted through the client_gone hook).
+TEST(PredictService, StopsWhenTheClientGoesOrTheBudgetIsSpent) {
+  std::unique_ptr<PredictService> service;
+  ServiceOptions options;
+  options.recognizers = 1;
+  ASSERT_TRUE(PredictService::Create(kModel, options, &service).ok());
+  const std::vector<test::FixtureDigit> fixture = test::LoadStrokeFixture();
+  std::vector<Stroke> number;
+  for (int d = 0; d < 6; ++d) {
+    for (Stroke s : fixture[d].strokes) {
+      for (Point& p : s) p.x += 300.0f * d;
+      number.push_back(s);
+    }
+  }
+  const std::string body = StrokesBody(number, {{"mode", "number"}});
+  const HttpReply full = service->Predict("application/json", body);
+  ASSERT_EQ(full.status, 200) << full.body;
+  ASSERT_GE(json::parse(full.body)["digits"].size(), 5u);
+
+  int asked = 0;
+  RequestControl control;
+  control.client_gone = [&asked] { return ++asked >= 3; };  // gone at the 3rd look
+  const HttpReply gone = service->Predict("application/json", body, control);
+  EXPECT_EQ(gone.status, 503) << gone.body;
+  EXPECT_EQ(asked, 3);  // it looked no more once it knew: no digit after the stop
+
+  RequestControl spent;
+  spent.deadline = std::chrono::steady_clock::now();
+  EXPECT_EQ(service->Predict("application/json", body, spent).status, 503);
+  EXPECT_EQ(service->Predict("image/png", MnistPng(0), spent).status, 503);
+  asked = 0;
+  const std::string batch =
+      json{{"inputs", {json::parse(body), json::parse(body), json::parse(body)}}}.dump();
+  control.client_gone = [&asked] { return ++asked >= 2; };
+  EXPECT_EQ(service->PredictBatch("application/json", batch, control).status, 503);
+  EXPECT_EQ(asked, 2);
+
+  // The recognizer came back each time.
+  EXPECT_EQ(service->Predict("application/json", body).body, full.body);
+}
+
+// Over HTTP: a number that needs more than --budget gets 503 while a small request is served.
+TEST(Server, BudgetAnswers503) {
+  ServerProcess server("--threads 1 --budget 20");
+  ASSERT_GT(server.port(), 0) << server.log();
+  httplib::Client client("127.0.0.1", server.port());
+  std::vector<Stroke> dots;  // 1,000 far-apart strokes: 1,000 digits to recognize (~60 ms)
+  for (int k = 0; k < 1000; ++k) {
+    dots.push_back({{997.0f * k, 0.0f}, {997.0f * k + 1.0f, 10.0f * (k % 7)}});
+  }
+  auto res = client.Post("/predict", StrokesBody(dots, {{"mode", "number"}}), "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 503) << res->body;
+  EXPECT_NE(res->body.find("time budget"), std::string::npos) << res->body;
+  const std::vector<test::FixtureDigit> fixture = test::LoadStrokeFixture();
+  res = client.Post("/predict", StrokesBody(fixture[0].strokes), "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200) << res->body;
+  EXPECT_EQ(server.Stop(), 0);
 }
 
 }  // namespace

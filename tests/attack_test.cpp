@@ -1,0 +1,698 @@
+// The attack suite of issue #13, against one real `digits serve --threads 2` on loopback: every
+// probe of the issue's table and the slow-connection attack, each asserting its status and how
+// soon it came, that a normal client (another loopback address, 127.0.0.2) is served throughout
+// within a bounded multiple of its unloaded latency, and that the server is alive afterwards;
+// then its resident memory against the memory after one normal request of each kind.
+// Latency bounds are generous (the sanitizer build runs this too): 100x the unloaded latency
+// plus 0.5 s, and never more than 5 s; statuses must come within 1.5 s (the stall timeout is 1 s).
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "adversarial_drawings.h"
+#include "image_io.h"
+#include "server_process.h"
+#include "test_util.h"
+
+// AddressSanitizer's allocator keeps freed memory in quarantine and ignores malloc_trim: the
+// memory check means something only without it.
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define DIGITS_TEST_ASAN 1
+#endif
+#endif
+
+namespace digits {
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+double Since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+// A blocking TCP connection from `source` (a loopback address) to the server.
+int Connect(int port, const char* source) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  sockaddr_in from{};
+  from.sin_family = AF_INET;
+  inet_pton(AF_INET, source, &from.sin_addr);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(static_cast<uint16_t>(port));
+  inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
+  const int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  if (bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof(from)) != 0 ||
+      connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof(to)) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// Sends everything, as a careful client does: it stops when the server answers early (413), so
+// that the answer is read rather than lost to a reset. False if it stopped.
+bool SendAll(int fd, const std::string& bytes) {
+  for (size_t at = 0; at < bytes.size();) {
+    pollfd p{fd, POLLIN | POLLOUT, 0};
+    if (poll(&p, 1, 1000) <= 0) continue;
+    if (p.revents & (POLLIN | POLLHUP | POLLERR)) return false;
+    const ssize_t n = send(fd, bytes.data() + at, std::min<size_t>(bytes.size() - at, 65536),
+                           MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) continue;
+    if (n <= 0) return false;
+    at += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+struct Reply {
+  int status = 0;  // 0: no answer
+  std::string head, body;
+  size_t body_bytes = 0;  // as received (the body is kept only up to 1 MiB)
+  double seconds = 0;     // from the start of the exchange
+};
+
+// Reads one response: status line, headers, then Content-Length bytes (or until EOF).
+Reply ReadReply(int fd, Clock::time_point start, double timeout) {
+  Reply r;
+  std::string data;
+  size_t header_end = std::string::npos, need = std::string::npos;
+  char buf[65536];
+  while (Since(start) < timeout) {
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, 50) <= 0) continue;
+    const ssize_t n = recv(fd, buf, sizeof(buf), 0);
+    if (n <= 0) break;
+    if (header_end == std::string::npos) {
+      data.append(buf, static_cast<size_t>(n));
+      // Skip interim answers (100 Continue).
+      while ((header_end = data.find("\r\n\r\n")) != std::string::npos &&
+             data.compare(0, 12, "HTTP/1.1 100") == 0) {
+        data.erase(0, header_end + 4);
+      }
+      if (header_end != std::string::npos) {
+        r.head = data.substr(0, header_end);
+        std::string lower = r.head;
+        std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
+        const size_t cl = lower.find("content-length:");
+        if (cl != std::string::npos) need = std::stoull(lower.substr(cl + 15));
+        r.body = data.substr(header_end + 4);
+        r.body_bytes = r.body.size();
+      }
+    } else {
+      r.body_bytes += static_cast<size_t>(n);
+      if (r.body.size() < (1u << 20)) r.body.append(buf, static_cast<size_t>(n));
+    }
+    if (need != std::string::npos && r.body_bytes >= need) break;
+  }
+  r.seconds = Since(start);
+  if (r.head.compare(0, 9, "HTTP/1.1 ") == 0) r.status = std::atoi(r.head.c_str() + 9);
+  return r;
+}
+
+// One request on a new connection from `source`; the connection is closed after the answer.
+Reply Exchange(int port, const std::string& request, const char* source = "127.0.0.1",
+               double timeout = 10) {
+  const Clock::time_point start = Clock::now();
+  const int fd = Connect(port, source);
+  if (fd < 0) return {};
+  SendAll(fd, request);  // the answer may come before all is sent (413)
+  Reply r = ReadReply(fd, start, timeout);
+  close(fd);
+  return r;
+}
+
+std::string Post(const std::string& path, const std::string& type, const std::string& body,
+                 const std::string& extra_headers = "") {
+  return "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: " + type +
+         "\r\nContent-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n" +
+         extra_headers + "\r\n" + body;
+}
+
+std::string Get(const std::string& target, const std::string& extra_headers = "") {
+  return "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" + extra_headers +
+         "\r\n";
+}
+
+// A body in chunks of 64 KiB.
+std::string Chunked(const std::string& path, const std::string& type, size_t bytes, char fill) {
+  std::string r = "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: " + type +
+                  "\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+  const std::string chunk = "10000\r\n" + std::string(65536, fill) + "\r\n";
+  for (size_t sent = 0; sent < bytes; sent += 65536) r += chunk;
+  return r + "0\r\n\r\n";
+}
+
+std::string StrokesJson(const std::vector<Stroke>& strokes, const json& extra = json::object()) {
+  json j = extra;
+  j["strokes"] = json::array();
+  for (const Stroke& s : strokes) {
+    json points = json::array();
+    for (const Point& p : s) points.push_back({p.x, p.y});
+    j["strokes"].push_back(points);
+  }
+  return j.dump();
+}
+
+std::string Base64(const std::string& bytes) {
+  static const char kTable[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  for (size_t i = 0; i < bytes.size(); i += 3) {
+    uint32_t v = static_cast<uint8_t>(bytes[i]) << 16;
+    if (i + 1 < bytes.size()) v |= static_cast<uint8_t>(bytes[i + 1]) << 8;
+    if (i + 2 < bytes.size()) v |= static_cast<uint8_t>(bytes[i + 2]);
+    out += kTable[(v >> 18) & 63];
+    out += kTable[(v >> 12) & 63];
+    out += i + 1 < bytes.size() ? kTable[(v >> 6) & 63] : '=';
+    out += i + 2 < bytes.size() ? kTable[v & 63] : '=';
+  }
+  return out;
+}
+
+void PutChunk(std::string* png, const char* type, const std::string& data) {
+  const uint32_t n = static_cast<uint32_t>(data.size());
+  const char length[4] = {static_cast<char>(n >> 24), static_cast<char>(n >> 16),
+                          static_cast<char>(n >> 8), static_cast<char>(n)};
+  std::string body = std::string(type, 4) + data;
+  const uint32_t crc =
+      crc32(0, reinterpret_cast<const Bytef*>(body.data()), static_cast<uInt>(body.size()));
+  const char c[4] = {static_cast<char>(crc >> 24), static_cast<char>(crc >> 16),
+                     static_cast<char>(crc >> 8), static_cast<char>(crc)};
+  *png += std::string(length, 4) + body + std::string(c, 4);
+}
+
+// A 64x64 grayscale PNG whose zlib stream inflates to 1 GiB of zeros (about 1 MB of file).
+std::string PngBomb() {
+  std::string png = "\x89PNG\r\n\x1a\n";
+  PutChunk(&png, "IHDR", std::string("\0\0\0\x40\0\0\0\x40\x08\0\0\0\0", 13));
+  z_stream z{};
+  deflateInit(&z, 9);
+  const std::string zeros(1 << 20, '\0');
+  std::string out;
+  std::vector<unsigned char> buf(1 << 16);
+  for (int i = 0; i <= 1024; ++i) {
+    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(zeros.data()));
+    z.avail_in = i < 1024 ? static_cast<uInt>(zeros.size()) : 0;
+    do {
+      z.next_out = buf.data();
+      z.avail_out = static_cast<uInt>(buf.size());
+      deflate(&z, i < 1024 ? Z_NO_FLUSH : Z_FINISH);
+      out.append(reinterpret_cast<char*>(buf.data()), buf.size() - z.avail_out);
+    } while (z.avail_out == 0);
+  }
+  deflateEnd(&z);
+  PutChunk(&png, "IDAT", out);
+  PutChunk(&png, "IEND", "");
+  return png;
+}
+
+// A batch of as many 4096x4096 PNGs as fit in 1 MiB (zlib at its best: ~16 KB each): decoding
+// them all takes longer than the default budget.
+std::string TightPngBatch() {
+  std::string png = "\x89PNG\r\n\x1a\n";
+  PutChunk(&png, "IHDR", std::string("\0\0\x10\0\0\0\x10\0\x08\0\0\0\0", 13));
+  const std::string rows(4096 * 4097, '\0');
+  uLongf packed_size = compressBound(static_cast<uLong>(rows.size()));
+  std::string packed(packed_size, '\0');
+  compress2(reinterpret_cast<Bytef*>(&packed[0]), &packed_size,
+            reinterpret_cast<const Bytef*>(rows.data()), static_cast<uLong>(rows.size()), 9);
+  packed.resize(packed_size);
+  PutChunk(&png, "IDAT", packed);
+  PutChunk(&png, "IEND", "");
+  json inputs = json::array();
+  for (int i = 0; i < 64; ++i) {
+    const json input = {{"image", Base64(png)}};
+    if (json{{"inputs", inputs}}.dump().size() + input.dump().size() + 64 > (1u << 20)) break;
+    inputs.push_back(input);
+  }
+  return json{{"inputs", inputs}}.dump();
+}
+
+std::string MnistLikePng() {
+  Image image{28, 28, 1, std::vector<uint8_t>(28 * 28, 0)};
+  for (int y = 6; y < 22; ++y) image.pixels[y * 28 + 14] = 255;  // a 1
+  std::vector<uint8_t> png;
+  EXPECT_TRUE(EncodePng(image, &png).ok());
+  return std::string(png.begin(), png.end());
+}
+
+class AttackSuite : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    // The slow-connection attack opens 1,000 sockets.
+    rlimit limit{};
+    getrlimit(RLIMIT_NOFILE, &limit);
+    limit.rlim_cur = std::max<rlim_t>(limit.rlim_cur, std::min<rlim_t>(limit.rlim_max, 4096));
+    setrlimit(RLIMIT_NOFILE, &limit);
+    files_ = limit.rlim_cur;
+    const std::string site = test::ServerProcess::site();
+    std::system(("mkdir -p " + site).c_str());
+    symlink("/etc/passwd", (site + "/passwd.txt").c_str());
+    std::ofstream(site + "/digits.mjs") << "export const x = 1;";
+    std::ofstream(site + "/embed.html") << "<!doctype html><title>embed</title>";
+    fixture_ = test::LoadStrokeFixture();
+  }
+
+  // A normal client's /predict from another loopback address: its status and seconds.
+  Reply Normal(int port) {
+    return Exchange(port, Post("/predict", "application/json", StrokesJson(fixture_[0].strokes)),
+                    "127.0.0.2");
+  }
+
+  // Runs `attack` on its own thread while a normal client keeps asking /predict: every normal
+  // answer must be a 200 within the bound. Returns how many normal requests were served.
+  int UnderAttack(const char* name, int port, double bound, const std::function<void()>& attack) {
+    std::atomic<bool> done{false};
+    std::thread attacker([&] {
+      attack();
+      done = true;
+    });
+    int served = 0;
+    double worst = 0;
+    do {
+      const Reply r = Normal(port);
+      EXPECT_EQ(r.status, 200) << name << ": a normal client was not served: " << r.head;
+      EXPECT_LE(r.seconds, bound) << name << ": a normal /predict took " << r.seconds << " s";
+      worst = std::max(worst, r.seconds);
+      ++served;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    } while (!done);
+    attacker.join();
+    std::printf("  %-40s normal client: %d requests, slowest %.1f ms\n", name, served,
+                worst * 1000);
+    return served;
+  }
+
+  std::vector<test::FixtureDigit> fixture_;
+  rlim_t files_ = 0;
+};
+
+TEST_F(AttackSuite, EveryProbeOfTheIssueAgainstOneServer) {
+  test::ServerProcess server("--threads 2");
+  const int port = server.port();
+  ASSERT_GT(port, 0) << server.log();
+
+  // It listens on 127.0.0.1 only, by default (the kernel's table of listening sockets).
+  {
+    char suffix[8];
+    std::snprintf(suffix, sizeof(suffix), ":%04X", port);
+    std::ifstream tcp("/proc/net/tcp");
+    std::string line;
+    int listening = 0;
+    while (std::getline(tcp, line)) {
+      char address[32] = {}, state[8] = {};
+      if (std::sscanf(line.c_str(), "%*d: %31s %*s %7s", address, state) != 2) continue;
+      const std::string a = address;
+      if (std::string(state) != "0A" || a.size() < 5 || a.substr(a.size() - 5) != suffix) continue;
+      EXPECT_EQ(a.substr(0, 8), "0100007F") << "listening on " << a;
+      ++listening;
+    }
+    EXPECT_EQ(listening, 1);
+  }
+
+  // One normal request of each kind, then the memory that is the baseline.
+  const std::string digit = StrokesJson(fixture_[0].strokes);
+  std::vector<Stroke> number = fixture_[1].strokes;
+  for (Stroke s : fixture_[2].strokes) {
+    for (Point& p : s) p.x += 400;
+    number.push_back(s);
+  }
+  const std::string png = MnistLikePng();
+  const std::string batch = json{{"inputs", {json::parse(digit), {{"image", Base64(png)}}}}}.dump();
+  const std::string normal_requests[] = {
+      Post("/predict", "application/json", digit),
+      Post("/predict", "application/json", StrokesJson(number, {{"mode", "number"}})),
+      Post("/predict", "application/json", StrokesJson(number, {{"gradcam", true}})),
+      Post("/predict", "image/png", png),
+      Post("/predict/batch", "application/json", batch),
+      Get("/"),
+      Get("/digits.wasm"),
+      Get("/model"),
+      Get("/healthz"),
+  };
+  for (const std::string& request : normal_requests) {
+    const Reply r = Exchange(port, request);
+    ASSERT_EQ(r.status, 200) << request.substr(0, 40) << ": " << r.head << r.body;
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const long baseline_kib = server.rss_kib();
+  std::vector<double> unloaded;
+  for (int i = 0; i < 9; ++i) unloaded.push_back(Normal(port).seconds);
+  std::sort(unloaded.begin(), unloaded.end());
+  const double bound = std::min(5.0, 100 * unloaded[4] + 0.5);
+  std::printf(
+      "baseline: RSS %ld KiB after one normal request of each kind; unloaded /predict "
+      "%.2f ms (median of 9); bound under attack %.0f ms\n",
+      baseline_kib, unloaded[4] * 1000, bound * 1000);
+
+  // Each probe: its status, and the answer within `limit` seconds.
+  auto expect = [&](const char* name, const Reply& r, int status, double limit = 1.5) {
+    EXPECT_EQ(r.status, status) << name << ": " << r.head << "\n" << r.body.substr(0, 200);
+    EXPECT_LE(r.seconds, limit) << name;
+    std::printf("  %-40s %d in %.0f ms\n", name, r.status, r.seconds * 1000);
+  };
+
+  // Number mode on the drawings built to be slow (the issue's ~790 KB drawing first), with integer
+  // coordinates as an attacker would send them; one that is still over --max-body gets its 413.
+  for (const test::AdversarialDrawing& d : test::AdversarialDrawings()) {
+    std::string body = "{\"mode\": \"number\", \"strokes\": [";
+    for (const Stroke& stroke : d.strokes) {
+      body += body.back() == '[' ? "[" : ",[";
+      for (const Point& p : stroke) {
+        body += (body.back() == '[' ? "[" : ",[") + std::to_string(std::lround(p.x)) + "," +
+                std::to_string(std::lround(p.y)) + "]";
+      }
+      body += "]";
+    }
+    body += "]}";
+    const int status = body.size() <= (1u << 20) ? 200 : 413;
+    const std::string name =
+        "number mode " + d.name + " (" + std::to_string(body.size() / 1000) + " KB)";
+    UnderAttack(name.c_str(), port, bound, [&] {
+      // Two at once, as in the issue, three times.
+      for (int round = 0; round < 3; ++round) {
+        Reply a, b;
+        std::thread other([&] { a = Exchange(port, Post("/predict", "application/json", body)); });
+        b = Exchange(port, Post("/predict", "application/json", body));
+        other.join();
+        if (round == 0) expect(name.c_str(), a, status);
+        EXPECT_EQ(b.status, status) << name;
+      }
+    });
+  }
+
+  // JSON nested 120,000 arrays and 170,000 objects deep.
+  std::string arrays =
+      "{\"inputs\": [" + std::string(120000, '[') + std::string(120000, ']') + "]}";
+  std::string objects = "{\"inputs\": [";
+  for (int i = 0; i < 170000; ++i) objects += "{\"a\":";
+  objects += "1" + std::string(170000, '}') + "]}";
+  UnderAttack("deep JSON", port, bound, [&] {
+    expect("batch nested 120,000 arrays",
+           Exchange(port, Post("/predict/batch", "application/json", arrays)), 400);
+    expect("batch nested 170,000 objects",
+           Exchange(port, Post("/predict/batch", "application/json", objects)), 400);
+    expect("predict nested 120,000 arrays",
+           Exchange(port, Post("/predict", "application/json", arrays)), 400);
+  });
+  ASSERT_TRUE(server.alive()) << server.log();
+
+  // Chunked bodies beyond --max-body (1 MiB), and a chunked batch of 64 4096x4096 PNGs.
+  Image big{4096, 4096, 1, std::vector<uint8_t>(4096 * 4096, 0)};
+  std::vector<uint8_t> big_png;
+  ASSERT_TRUE(EncodePng(big, &big_png).ok());
+  json big_batch = {{"inputs", json::array()}};
+  for (int i = 0; i < 64; ++i) {
+    big_batch["inputs"].push_back({{"image", Base64(std::string(big_png.begin(), big_png.end()))}});
+  }
+  const std::string big_batch_text = big_batch.dump();
+  std::string chunked_batch =
+      "POST /predict/batch HTTP/1.1\r\nHost: x\r\nContent-Type: "
+      "application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (size_t at = 0; at < big_batch_text.size(); at += 65536) {
+    const std::string piece = big_batch_text.substr(at, 65536);
+    char size[16];
+    std::snprintf(size, sizeof(size), "%zx\r\n", piece.size());
+    chunked_batch += size + piece + "\r\n";
+  }
+  chunked_batch += "0\r\n\r\n";
+  UnderAttack("chunked bodies", port, bound, [&] {
+    expect("chunked 2 MiB", Exchange(port, Chunked("/predict", "application/json", 2 << 20, ' ')),
+           413);
+    expect("chunked 16 MiB", Exchange(port, Chunked("/predict", "application/json", 16 << 20, ' ')),
+           413);
+    expect("chunked 64 MiB", Exchange(port, Chunked("/predict", "application/json", 64 << 20, ' ')),
+           413);
+    expect("chunked batch of 64 4096x4096 PNGs", Exchange(port, chunked_batch), 413);
+  });
+  std::printf("  (the batch of PNGs is %zu bytes)\n", big_batch_text.size());
+
+  // A 64x64 PNG whose zlib stream inflates to 1 GiB, four at once.
+  const std::string bomb = PngBomb();
+  ASSERT_LT(bomb.size(), 1u << 20);
+  UnderAttack("PNG zlib bomb", port, bound, [&] {
+    std::vector<std::thread> four;
+    for (int i = 0; i < 4; ++i) {
+      four.emplace_back([&, i] {
+        const Reply r = Exchange(port, Post("/predict", "image/png", bomb));
+        if (i == 0) expect("PNG inflating to 1 GiB (x4 at once)", r, 400);
+        EXPECT_EQ(r.status, 400);
+        EXPECT_NE(r.body.find("inflates beyond"), std::string::npos) << r.body;
+      });
+    }
+    for (std::thread& t : four) t.join();
+  });
+
+  // A batch of 4096x4096 PNGs that does fit in --max-body (zlib at its best: ~16 KB each): the
+  // budget (1 s) stops it after a few, with 503.
+  {
+    const std::string body = TightPngBatch();
+    const size_t images = json::parse(body)["inputs"].size();
+    UnderAttack("batch of large PNGs", port, bound, [&] {
+      const std::string name = "batch of " + std::to_string(images) + " 4096x4096 PNGs (" +
+                               std::to_string(body.size() / 1000) + " KB)";
+      const Reply r = Exchange(port, Post("/predict/batch", "application/json", body));
+      expect(name.c_str(), r, 503, 3.0);
+    });
+    // The same batch from a client that gives up at once: the work stops at the next input
+    // (logged as 499), long before the budget would have stopped it (503).
+    const int fd = Connect(port, "127.0.0.1");
+    ASSERT_GE(fd, 0);
+    SendAll(fd, Post("/predict/batch", "application/json", body));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // it has begun
+    const Clock::time_point gave_up = Clock::now();
+    close(fd);
+    std::string log;
+    while (Since(gave_up) < 3 && log.find("POST /predict/batch 499") == std::string::npos) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      log = server.log();
+    }
+    const double stopped_after = Since(gave_up);
+    EXPECT_NE(log.find("POST /predict/batch 499"), std::string::npos)
+        << log.substr(log.size() - 500);
+    EXPECT_LT(stopped_after, 0.5);
+    std::printf("  %-40s stopped %.0f ms after the client left (499)\n", "client gone mid-batch",
+                stopped_after * 1000);
+
+    // One client keeps 16 such batches in flight for 3 s: served in turn with others, a normal
+    // client waits for at most one running batch per compute thread (each stopped at the 1 s
+    // budget, give or take the image it is decoding: 0.5 s allowed), never for the whole queue
+    // (16 batches on 2 threads: 8 s).
+    UnderAttack("16 heavy batches at once, for 3 s", port, 1.5 + bound, [&] {
+      std::vector<std::thread> flood;
+      std::atomic<int> budget{0}, refused{0};
+      const Clock::time_point start = Clock::now();
+      for (int i = 0; i < 16; ++i) {
+        flood.emplace_back([&] {
+          while (Since(start) < 3) {
+            const Reply r = Exchange(port, Post("/predict/batch", "application/json", body));
+            // At the budget (503), or refused because a 17th connection of this client came too
+            // soon: a 503 written and closed at once, which the client may see as a reset
+            // (status 0) when it had already sent part of its body.
+            const bool at_budget =
+                r.status == 503 && r.body.find("time budget") != std::string::npos;
+            const bool was_refused =
+                r.status == 0 ||
+                (r.status == 503 && r.body.find("too many connections") != std::string::npos);
+            EXPECT_TRUE(at_budget || was_refused) << r.head << r.body;
+            ++(at_budget ? budget : refused);
+            if (!at_budget) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+          }
+        });
+      }
+      for (std::thread& t : flood) t.join();
+      std::printf("  %-40s %d stopped at the budget (503), %d connections refused\n",
+                  "heavy batches", budget.load(), refused.load());
+    });
+  }
+
+  // 2,700 ranges in one header: the file once, never 2,700 times.
+  std::string ranges = "Range: bytes=0-";
+  for (int i = 1; i < 2700; ++i) ranges += ",0-";
+  UnderAttack("many ranges", port, bound, [&] {
+    const Reply r = Exchange(port, Get("/digits.wasm", ranges + "\r\n"));
+    expect("Range with 2,700 ranges (8.1 KB header)", r, 200);
+    EXPECT_EQ(r.body_bytes, 8u);  // the 8-byte test wasm, whole
+    const Reply few = Exchange(port, Get("/digits.wasm", "Range: bytes=0-1,2-3\r\n"));
+    EXPECT_EQ(few.status, 200);
+    EXPECT_EQ(few.body_bytes, 8u);
+  });
+
+  // Content-Length larger than the body (the stall timeout answers), or far too large.
+  UnderAttack("lying Content-Length", port, bound, [&] {
+    const std::string head =
+        "POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+        "\r\nContent-Length: ";
+    expect("Content-Length 100, 10 bytes sent",
+           Exchange(port, head + "100\r\n\r\n{\"strokes\"", "127.0.0.1", 5), 408);
+    expect("Content-Length 2,000,000, no body", Exchange(port, head + "2000000\r\n\r\n"), 413);
+  });
+
+  // Numbers out of range, NUL and encoded tricks, symlinks out of the site.
+  UnderAttack("bad values and paths", port, bound, [&] {
+    expect(
+        "class 18446744073709551615",
+        Exchange(port, Post("/predict", "application/json",
+                            StrokesJson(fixture_[0].strokes, {{"class", 18446744073709551615u}}))),
+        400);
+    expect("class 10",
+           Exchange(port, Post("/predict", "application/json",
+                               StrokesJson(fixture_[0].strokes, {{"class", 10}}))),
+           400);
+    expect("class -2",
+           Exchange(port, Post("/predict", "application/json",
+                               StrokesJson(fixture_[0].strokes, {{"class", -2}}))),
+           400);
+    const Reply nul = Exchange(port, Get("/index.html%00.js"));
+    expect("/index.html%00.js", nul, 400);
+    EXPECT_EQ(nul.body.find("<title>"), std::string::npos);
+    expect("symlink to /etc/passwd in --site", Exchange(port, Get("/passwd.txt")), 404);
+    for (const char* path : {"/../../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd",
+                             "/..%2f..%2fetc%2fpasswd", "/%252e%252e/etc/passwd", "//etc/passwd",
+                             "/index.html%0d%0aX:%20y", "/.%2e/server_test", "/app.js/."}) {
+      const Reply r = Exchange(port, Get(path));
+      EXPECT_TRUE(r.status == 400 || r.status == 404) << path << ": " << r.head;
+      EXPECT_EQ(r.body.find("root:"), std::string::npos) << path;
+    }
+    // NaN, Inf, 1e309 and invalid UTF-8 stay 400.
+    for (const std::string bad :
+         {R"({"strokes": [[[NaN, 1]]]})", R"({"strokes": [[[1e309, 1]]]})",
+          R"({"strokes": [[[Infinity, 1]]]})", "{\"strokes\": [], \"x\": \"\xff\xfe\"}"}) {
+      EXPECT_EQ(Exchange(port, Post("/predict", "application/json", bad)).status, 400) << bad;
+    }
+  });
+
+  // Malformed HTTP and oversized headers.
+  UnderAttack("malformed HTTP", port, bound, [&] {
+    expect("garbage request line", Exchange(port, "GARBAGE\r\n\r\n"), 400);
+    expect("bad chunk size",
+           Exchange(port,
+                    "POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                    "application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"),
+           400);
+    expect("16 KB header",
+           Exchange(port, Get("/healthz", "X-Big: " + std::string(16000, 'a') + "\r\n")), 431);
+    expect("GET /predict", Exchange(port, Get("/predict")), 405);
+  });
+
+  // Security headers: the page may not be framed and has its CSP; the widget's files stay
+  // embeddable from any origin; nothing is sniffed.
+  {
+    const Reply page = Exchange(port, Get("/"));
+    EXPECT_NE(page.head.find("X-Content-Type-Options: nosniff"), std::string::npos) << page.head;
+    EXPECT_NE(page.head.find("Content-Security-Policy: default-src 'self'; script-src 'self' "
+                             "'wasm-unsafe-eval'"),
+              std::string::npos)
+        << page.head;
+    EXPECT_NE(page.head.find("frame-ancestors 'none'"), std::string::npos) << page.head;
+    EXPECT_NE(page.head.find("X-Frame-Options: DENY"), std::string::npos) << page.head;
+    for (const char* file : {"/digits.wasm", "/app.js", "/digits.mjs", "/embed.html"}) {
+      const Reply r = Exchange(port, Get(file));
+      EXPECT_EQ(r.status, 200) << file;
+      EXPECT_NE(r.head.find("X-Content-Type-Options: nosniff"), std::string::npos) << file;
+      EXPECT_EQ(r.head.find("X-Frame-Options"), std::string::npos) << file;
+      EXPECT_EQ(r.head.find("frame-ancestors"), std::string::npos) << file;
+      EXPECT_NE(r.head.find("Access-Control-Allow-Origin: *"), std::string::npos) << file;
+    }
+    const Reply api = Exchange(port, Get("/healthz"));
+    EXPECT_NE(api.head.find("X-Content-Type-Options: nosniff"), std::string::npos) << api.head;
+  }
+
+  // 1,000 slow connections from one address, each sending a byte every 2 s for 6 s: the ones
+  // admitted (16 per client) are cut off by the stall timeout (408), the rest refused at once
+  // (503); /healthz and /predict from another address answer throughout.
+  const int slow = static_cast<int>(std::min<rlim_t>(1000, files_ > 200 ? files_ - 100 : 100));
+  UnderAttack("1,000 slow connections", port, bound, [&] {
+    std::vector<int> fds;
+    for (int i = 0; i < slow; ++i) {
+      const int fd = Connect(port, "127.0.0.1");
+      if (fd >= 0) fds.push_back(fd);
+    }
+    const std::string request = "POST /predict HTTP/1.1\r\nHost: x\r\n";
+    std::vector<bool> open(fds.size(), true);
+    const Clock::time_point start = Clock::now();
+    for (size_t byte = 0; byte < 3; ++byte) {
+      for (size_t i = 0; i < fds.size(); ++i) {
+        pollfd p{fds[i], POLLIN, 0};
+        if (open[i] && poll(&p, 1, 0) == 1) open[i] = false;  // answered: refused or cut off
+        if (open[i] && send(fds[i], &request[byte], 1, MSG_NOSIGNAL) != 1) open[i] = false;
+      }
+      const Reply health = Exchange(port, Get("/healthz"), "127.0.0.3");
+      EXPECT_EQ(health.status, 200) << "healthz during the slow attack";
+      EXPECT_LE(health.seconds, bound);
+      std::this_thread::sleep_for(std::chrono::seconds(2));
+    }
+    int refused = 0, timed_out = 0, other = 0;
+    for (int fd : fds) {
+      const Reply r = ReadReply(fd, Clock::now(), 0.5);
+      (r.status == 503 ? refused : r.status == 408 ? timed_out : other)++;
+      close(fd);
+    }
+    std::printf("  %-40s %d connections: %d refused (503), %d cut off (408), %d other, %.1f s\n",
+                "slow connections", static_cast<int>(fds.size()), refused, timed_out, other,
+                Since(start));
+    // 16 admitted (fewer if a connection of an earlier probe was still closing), all cut off.
+    EXPECT_GE(timed_out, 12);
+    EXPECT_LE(timed_out, 16);
+    EXPECT_EQ(refused + timed_out, static_cast<int>(fds.size()));
+  });
+
+  // Alive, answering as before, and its memory back near the baseline.
+  ASSERT_TRUE(server.alive()) << server.log();
+  for (const std::string& request : normal_requests) {
+    EXPECT_EQ(Exchange(port, request).status, 200) << request.substr(0, 40);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const long after_kib = server.rss_kib();
+  std::printf("RSS: %ld KiB after one normal request of each kind, %ld KiB after the suite\n",
+              baseline_kib, after_kib);
+#ifndef DIGITS_TEST_ASAN
+  EXPECT_LE(after_kib, 2 * baseline_kib);
+#endif
+  EXPECT_EQ(server.Stop(), 0);
+}
+
+// SIGTERM while a request is being computed: the request is answered (here at its budget) and the
+// server exits 0. (It once aborted: the I/O loop ended while the work was away, and the answer's
+// handler was destroyed with the server; and a backend's thread could take the signal itself.)
+TEST_F(AttackSuite, StopDuringARequestAnswersItAndExitsCleanly) {
+  test::ServerProcess server("--threads 2");
+  ASSERT_GT(server.port(), 0) << server.log();
+  const std::string body = TightPngBatch();
+  Reply reply;
+  std::thread client(
+      [&] { reply = Exchange(server.port(), Post("/predict/batch", "application/json", body)); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // being computed
+  const int status = server.Stop();
+  client.join();
+  EXPECT_EQ(status, 0) << server.log();
+  EXPECT_EQ(reply.status, 503) << reply.head;
+  EXPECT_NE(server.log().find("shutting down"), std::string::npos) << server.log();
+}
+
+}  // namespace
+}  // namespace digits

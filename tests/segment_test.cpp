@@ -1,0 +1,107 @@
+// Number mode's split on drawings built to be slow (tests/adversarial_drawings.h): the work it
+// does, counted by SplitWork, stays under a fixed bound whatever the drawing, and every stroke
+// still lands in exactly one digit. (Time is measured in bench/bench_core.cpp, not here.)
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <random>
+
+#include "adversarial_drawings.h"
+#include "segment.h"
+#include "segment_reference.h"
+#include "test_util.h"
+
+namespace digits {
+namespace {
+
+// From the caps in segment.cpp: samples <= points + 50,000; 9 cells x 8 samples checked per
+// sample; 2,000,000 group checks; (2,048 + 64 pieces)^2 / 2 point pairs.
+constexpr int64_t kMaxSamples = kMaxPoints + 50000 + kMaxStrokes;
+constexpr int64_t kWorkBound = kMaxSamples * (1 + 72) + 2000000 + (2048 + 64) * (2048 + 64) / 2;
+
+TEST(Segment, WorkIsBoundedOnAdversarialDrawings) {
+  for (const test::AdversarialDrawing& d : test::AdversarialDrawings()) {
+    ASSERT_TRUE(ValidateStrokes(d.strokes).ok()) << d.name;
+    SplitWork work;
+    const std::vector<std::vector<int>> groups = SplitIntoDigits(d.strokes, &work);
+    std::printf(
+        "%-24s %zu groups, work %lld (samples %lld, sample pairs %lld, group checks %lld, "
+        "point pairs %lld)\n",
+        d.name.c_str(), groups.size(), static_cast<long long>(work.total()),
+        static_cast<long long>(work.samples), static_cast<long long>(work.sample_pairs),
+        static_cast<long long>(work.group_checks), static_cast<long long>(work.point_pairs));
+    EXPECT_LE(work.samples, kMaxSamples) << d.name;
+    EXPECT_LE(work.point_pairs, (2048 + 64) * (2048 + 64) / 2) << d.name;
+    EXPECT_LE(work.group_checks, 2000000) << d.name;
+    EXPECT_LE(work.total(), kWorkBound) << d.name;
+    std::vector<int> seen;
+    for (const std::vector<int>& g : groups) seen.insert(seen.end(), g.begin(), g.end());
+    std::sort(seen.begin(), seen.end());
+    ASSERT_EQ(seen.size(), d.strokes.size()) << d.name;
+    for (size_t i = 0; i < seen.size(); ++i) ASSERT_EQ(seen[i], static_cast<int>(i)) << d.name;
+  }
+}
+
+// The step that took ~440 s of CPU: 63 small pieces of 1,587 points each joining their nearest
+// neighbour. Every pair of points would be 63 * 62 / 2 * 1587^2 = 4.9e9 distances; the sampled
+// ink compares at most ~2.2e6, and a piece still joins the piece whose ink is nearest.
+TEST(Segment, NearestInkIsSampledOnLargeDrawingsAndExactOnSmallOnes) {
+  const std::vector<Stroke> big = test::TallStrokeAndScribbles(63, 1587, 400.0f, 1000.0f);
+  SplitWork work;
+  const std::vector<std::vector<int>> groups = SplitIntoDigits(big, &work);
+  EXPECT_GT(work.point_pairs, 0);
+  EXPECT_LE(work.point_pairs, 2048 * 2048 / 2 + 64 * 2048);
+  ASSERT_EQ(groups.size(), 1u);  // every small piece joins, in a chain, the tall stroke's digit
+  // Small drawings compare every point, exactly: the far piece joins the middle one (nearest),
+  // which then joins the first tall stroke (its foot is nearest).
+  const std::vector<Stroke> small = {
+      {{0, 0}, {0, 100}},      // a tall stroke
+      {{300, 85}, {310, 85}},  // a piece far to the right
+      {{140, 90}, {150, 90}},  // a piece between them, nearer the tall stroke's foot
+      {{600, 0}, {600, 100}},  // another tall stroke
+      {{590, 95}, {560, 95}},  // a piece nearest the second tall stroke
+  };
+  const std::vector<std::vector<int>> g = SplitIntoDigits(small, &work);
+  EXPECT_EQ(work.point_pairs, 2 * 2 * 10);  // 5 pieces of 2 points: 10 pairs of pieces
+  ASSERT_EQ(g.size(), 2u);
+  EXPECT_EQ(g[0], (std::vector<int>{0, 1, 2}));
+  EXPECT_EQ(g[1], (std::vector<int>{3, 4}));
+}
+
+// 3,000 numbers composed from the stroke fixture's digits (1-8 digits, random scales and gaps, some
+// touching or overlapping, strokes shuffled): the bounded split gives exactly the groups that the
+// previous, exact split gave.
+TEST(Segment, NormalDrawingsSplitAsBefore) {
+  const std::vector<test::FixtureDigit> fixture = test::LoadStrokeFixture();
+  std::mt19937 rng(13);
+  int nearest_ink = 0;
+  for (int trial = 0; trial < 3000; ++trial) {
+    std::vector<Stroke> strokes;
+    float x = 0.0f;
+    for (int d = 0; d <= trial % 8; ++d) {
+      const test::FixtureDigit& f = fixture[rng() % fixture.size()];
+      const float scale = 0.8f + static_cast<float>(rng() % 100) / 250.0f;
+      const float gap = static_cast<float>(rng() % 60) - 10.0f;
+      float right = x;
+      for (Stroke s : f.strokes) {
+        for (Point& p : s) {
+          p.x = x + p.x * scale;
+          p.y = p.y * scale + static_cast<float>(rng() % 5);
+          right = std::max(right, p.x);
+        }
+        strokes.push_back(s);
+      }
+      x = right + gap;
+    }
+    std::shuffle(strokes.begin(), strokes.end(), rng);
+    SplitWork work;
+    ASSERT_EQ(SplitIntoDigits(strokes, &work), reference::SplitIntoDigits(strokes))
+        << "trial " << trial;
+    nearest_ink += work.point_pairs > 0;
+  }
+  std::printf("%d of 3000 numbers had small pieces joined to their nearest ink\n", nearest_ink);
+  EXPECT_GE(nearest_ink, 100);  // the step that changed is exercised, not only the others
+}
+
+}  // namespace
+}  // namespace digits

@@ -1,0 +1,113 @@
+// build/site served by `digits serve` itself, with its own headers (issue 13): the page loads and
+// reads a drawing under the server's Content-Security-Policy with no violation and no console
+// error; the widget, served by `digits serve`, embeds in a page of another origin (its files carry
+// CORS); and the page refuses to be framed (frame-ancestors 'none', X-Frame-Options: DENY).
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { serve } from './server.mjs';
+import { CLI, SITE, TIMEOUT, confidentDigits, drawWithMouse, launch, requireSite, watch } from './helpers.mjs';
+
+let browser;
+let digits; // the `digits serve` child process
+let origin; // its http://127.0.0.1:PORT
+let host; // another origin that embeds the widget and tries to frame the page
+let confidentCache = null;
+const confident = () => (confidentCache ||= confidentDigits([1, 4, 7]));
+
+function startServe() {
+  return new Promise((resolve, reject) => {
+    const child = spawn(CLI, ['serve', '--model', path.join(SITE, 'digits.safetensors'), '--site', SITE,
+      '--port', '0', '--threads', '2'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let log = '';
+    child.stderr.on('data', (chunk) => {
+      log += chunk;
+      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)\//.exec(log);
+      if (m) resolve({ child, origin: m[1] });
+    });
+    child.on('exit', (code) => reject(new Error(`digits serve exited (${code}): ${log}`)));
+  });
+}
+
+before(async () => {
+  requireSite();
+  ({ child: digits, origin } = await startServe());
+  const csp = `default-src 'self'; script-src 'self' ${origin} 'wasm-unsafe-eval'; connect-src ${origin}`;
+  host = await serve({
+    headers: (p) => (p.endsWith('/embed.html') ? { 'content-security-policy': csp } : {}),
+    routes: {
+      '/favicon.ico': { body: '', status: 204 },
+      '/embed.html': {
+        body: `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>host</title>
+<script type="module" src="${origin}/digit-recognizer.js"></script></head>
+<body><digit-recognizer id="w"></digit-recognizer></body></html>`,
+      },
+      '/frame.html': {
+        body: `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>framer</title></head>
+<body><iframe src="${origin}/" onload="document.body.dataset.loaded = '1'"></iframe></body></html>`,
+      },
+    },
+  });
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await host?.close();
+  if (digits && digits.exitCode === null) {
+    const exited = new Promise((resolve) => digits.on('exit', resolve));
+    digits.kill('SIGTERM');
+    await exited;
+  }
+});
+
+describe('the site served by digits serve', () => {
+  test('the page: its own CSP and framing headers, loads and reads a digit with no violation', async () => {
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await ctx.newPage();
+    page.setDefaultTimeout(TIMEOUT);
+    const log = await watch(page);
+    const response = await page.goto(`${origin}/`);
+    const headers = response.headers();
+    assert.match(headers['content-security-policy'], /script-src 'self' 'wasm-unsafe-eval'/);
+    assert.match(headers['content-security-policy'], /frame-ancestors 'none'/);
+    assert.equal(headers['x-frame-options'], 'DENY');
+    assert.equal(headers['x-content-type-options'], 'nosniff');
+    await page.waitForSelector('html[data-state="ready"]');
+    const d = confident()[0];
+    await drawWithMouse(page, '#ink', d.strokes);
+    await page.waitForFunction((l) => document.getElementById('answer').textContent === l, String(d.label));
+    await log.check();
+    await ctx.close();
+  });
+
+  test('the widget, from digits serve, embeds in another origin under a strict CSP', async () => {
+    const ctx = await browser.newContext({ viewport: { width: 1000, height: 800 } });
+    const page = await ctx.newPage();
+    page.setDefaultTimeout(TIMEOUT);
+    const log = await watch(page);
+    await page.goto(`${host.origin}/embed.html`);
+    await page.waitForSelector('digit-recognizer#w[data-state="ready"]');
+    const d = confident()[1];
+    await drawWithMouse(page, 'digit-recognizer#w >> canvas.ink', d.strokes);
+    await page.waitForFunction((l) => document.querySelector('#w').value === l, String(d.label));
+    await log.check();
+    await ctx.close();
+  });
+
+  test('the page cannot be framed by another site', async () => {
+    const ctx = await browser.newContext();
+    const page = await ctx.newPage();
+    page.setDefaultTimeout(TIMEOUT);
+    const log = await watch(page);
+    await page.goto(`${host.origin}/frame.html`);
+    await page.waitForSelector('body[data-loaded="1"]');
+    const child = page.frames().find((f) => f !== page.mainFrame());
+    assert.ok(child, 'the iframe exists');
+    const framed = await child.evaluate(() => document.documentElement.dataset.state ?? null).catch(() => null);
+    assert.equal(framed, null, 'the page ran inside the frame');
+    await log.check([/frame-ancestors|X-Frame-Options|Refused to (display|frame)/]);
+    await ctx.close();
+  });
+});
