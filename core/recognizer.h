@@ -25,8 +25,9 @@ struct Prediction {
   int digit = -1;                    // the most likely digit (never the "not a digit" class)
   std::vector<float> probabilities;  // softmax of the logits, one per class (label)
   std::vector<float> logits;
-  // The "not a digit" class's probability reached the model's not_a_digit_threshold: a letter, a
-  // scribble, a shape. `digit` is still the best digit, for whoever wants a guess.
+  // The "not a digit" class's probability reached the model's not_a_digit_threshold (a letter, a
+  // scribble, a shape), or, in number mode, a stray mark smaller than a digit both ways. `digit`
+  // is still the best digit, for whoever wants a guess.
   bool not_a_digit = false;
   bool unsure = false;  // a digit, but its probability is below the model's unsure_threshold
 };

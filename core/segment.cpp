@@ -180,7 +180,7 @@ std::vector<std::vector<int>> SplitIntoDigits(const std::vector<Stroke>& strokes
   // otherwise (a 1,587-point scribble costed ~440 s of CPU when every pair was compared anew).
   constexpr size_t kMaxGroups = 64;
   constexpr size_t kMaxInkPoints = 2048;
-  const float min_height = 0.3f * height;
+  const float min_height = kSmallPiece * height;
   const bool any_small = std::any_of(groups.begin(), groups.end(), [min_height](const Group& g) {
     return g.y1 - g.y0 < min_height;
   });
@@ -210,15 +210,22 @@ std::vector<std::vector<int>> SplitIntoDigits(const std::vector<Stroke>& strokes
       }
     std::vector<size_t> order(n);  // the groups still standing, in their original order
     std::iota(order.begin(), order.end(), 0);
+    std::vector<bool> stray(n, false);  // small and far from every other piece: left alone
     for (bool moved = true; moved && order.size() > 1;) {
       moved = false;
       for (size_t pos = 0; pos < order.size(); ++pos) {
         const size_t i = order[pos];
-        if (groups[i].y1 - groups[i].y0 >= min_height) continue;
+        if (stray[i] || groups[i].y1 - groups[i].y0 >= min_height) continue;
         size_t nearest = order[pos == 0 ? 1 : 0];
         float best = INFINITY;
         for (size_t k : order) {
           if (k != i && distance[i * n + k] < best) best = distance[i * n + k], nearest = k;
+        }
+        // A mark further than this from all other ink is no part of a digit (a 5's flag almost
+        // touches its body): it stays apart, and the recognizer reports it as a stray mark.
+        if (best > kStrayDistance * height) {
+          stray[i] = true;
+          continue;
         }
         Absorb(&groups[nearest], &groups[i]);
         for (size_t k = 0; k < n; ++k) {

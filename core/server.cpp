@@ -160,6 +160,8 @@ Status PredictService::Create(const std::string& model_path, const ServiceOption
       {"layers", layers},
       {"gradcam_layer", net.gradcam_layer},
       {"unsure_threshold", net.unsure_threshold},
+      {"not_a_digit_class", net.not_a_digit_class},
+      {"not_a_digit_threshold", net.not_a_digit_threshold},
       {"parameters", net.parameter_count()},
       {"macs", net.mac_count()},
       {"backend", BackendName(options.backend)},

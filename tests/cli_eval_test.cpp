@@ -41,23 +41,26 @@ TEST(CliEval, BothBackendsAgreeOnMnistTestSet) {
   EXPECT_NEAR(accuracy, 1.0 - xnnpack["errors"].get<double>() / 10000.0, 1e-12);
 }
 
-// The shipped model: at least 99.6% on the MNIST test set on both backends, and exactly the
-// errors PyTorch made with the same (BN-folded, float32) network, as model/export.py recorded them.
+// The shipped model on the MNIST test set, on both backends: exactly the errors PyTorch made with
+// the same (BN-folded) network, as model/export.py recorded them, for the F32 and the F16 file.
+// The accuracy bound sits just below the card's 98.61%: the model trained on every hand reads
+// MNIST's thick slanted 1s worse than the MNIST-only model did (99.64%; model/README.md).
 TEST(CliEval, ShippedModelMatchesItsCard) {
   std::ifstream f(DIGITS_MODEL_DIR "/test_errors.json");
   const json recorded = json::parse(f, nullptr, false);
   ASSERT_TRUE(recorded.is_object()) << "model/test_errors.json is missing or not JSON";
-  std::vector<int> expected;
-  for (const json& e : recorded["errors"]) expected.push_back(e["index"].get<int>());
+  std::vector<int> expected32;
+  for (const json& e : recorded["errors"]) expected32.push_back(e["index"].get<int>());
+  const std::vector<int> expected16 = recorded["f16_error_indices"].get<std::vector<int>>();
   for (const char* model :
        {DIGITS_MODEL_DIR "/digits.safetensors", DIGITS_MODEL_DIR "/digits_f16.safetensors"}) {
+    const bool f16 = std::string(model).find("f16") != std::string::npos;
     for (const char* backend : {"xnnpack", "builtin"}) {
       const json result = Eval(model, backend);
       ASSERT_TRUE(result.is_object()) << model << " " << backend;
       EXPECT_EQ(result["count"], 10000);
-      EXPECT_GE(result["accuracy"].get<double>(), 0.996) << model << " " << backend;
-      // The F16 file must lose nothing either (the site ships it).
-      EXPECT_EQ(result["error_indices"].get<std::vector<int>>(), expected)
+      EXPECT_GE(result["accuracy"].get<double>(), 0.985) << model << " " << backend;
+      EXPECT_EQ(result["error_indices"].get<std::vector<int>>(), f16 ? expected16 : expected32)
           << model << " " << backend;
       std::printf("%s %s: %d errors, %.2f%%, %.4f ms/image\n", model, backend,
                   result["errors"].get<int>(), 100 * result["accuracy"].get<double>(),

@@ -1,6 +1,7 @@
-// The split as it was before issue #13 (commit 855bb37, core/segment.cpp): exact, but quadratic in
-// the points of the pieces. Kept as the reference that the bounded split must equal on drawings
-// of a normal size (tests/segment_test.cpp).
+// The split as it was at commit 855bb37 (core/segment.cpp), exact but quadratic in the points of
+// the pieces, plus the stray-mark rule added since (a small piece far from all ink stays apart).
+// Kept as the reference that the bounded split must equal on drawings of a normal size
+// (tests/segment_test.cpp).
 #pragma once
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "preprocess.h"
+#include "segment.h"
 
 namespace digits::reference {
 namespace {
@@ -17,6 +19,7 @@ namespace {
 struct Group {
   float x0, x1, y0, y1;
   std::vector<int> strokes;
+  bool stray = false;
 };
 
 void Absorb(Group* into, Group* from) {
@@ -165,20 +168,25 @@ inline std::vector<std::vector<int>> SplitIntoDigits(const std::vector<Stroke>& 
       }
   }
   // A piece under 30% of the writing's height is no digit by itself (a 5's flag that does not
-  // quite meet its body): it joins the group whose ink is nearest. Point-pair distances cost
-  // O(points^2), so this runs only for drawings of at most kMaxGroups pieces (a long number).
+  // quite meet its body): it joins the group whose ink is nearest, if that is near (else it is a
+  // stray mark and stays apart). Point-pair distances cost O(points^2), so this runs only for
+  // drawings of at most kMaxGroups pieces (a long number).
   constexpr size_t kMaxGroups = 64;
-  const float min_height = 0.3f * height;
+  const float min_height = kSmallPiece * height;
   for (bool moved = groups.size() <= kMaxGroups; moved && groups.size() > 1;) {
     moved = false;
     for (size_t i = 0; i < groups.size(); ++i) {
-      if (groups[i].y1 - groups[i].y0 >= min_height) continue;
+      if (groups[i].stray || groups[i].y1 - groups[i].y0 >= min_height) continue;
       size_t nearest = i;
       float best = INFINITY;
       for (size_t j = 0; j < groups.size(); ++j) {
         if (j == i) continue;
         const float d = GroupDistance(strokes, groups[i], groups[j]);
         if (d < best) best = d, nearest = j;
+      }
+      if (best > kStrayDistance * height) {
+        groups[i].stray = true;
+        continue;
       }
       Absorb(&groups[nearest], &groups[i]);
       groups.erase(groups.begin() + i);
