@@ -1,22 +1,25 @@
 #!/usr/bin/python3
-"""Export the trained model: core safetensors (F32 + F16), ONNX, golden file, error list, report.
+"""Export the trained model: core safetensors (F32 + F16), ONNX, golden files, error lists, report.
 
-    /usr/bin/python3 model/export.py --data ../shared/data/mnist
+    /usr/bin/python3 model/export.py --data ../shared/data/mnist [--baseline OLD.safetensors]
 
-From model/checkpoints/best.pt (written by train.py) it writes
-  model/digits.safetensors       F32, BatchNorm folded, architecture in __metadata__ (the shipped file)
+From model/checkpoints/best.pt (written by train.py), on the validation sets of held-out writers
+(data_mix.eval_sets: exactly the pixels the core computes), it fits a temperature (folded into the
+last dense layer) and chooses the unsure and not-a-digit thresholds (choose_thresholds); then it
+measures every test set once and writes
+  model/digits.safetensors       F32, BatchNorm folded, architecture and thresholds in __metadata__
   model/digits_f16.safetensors   the same weights stored as F16 (half the size; see the report)
-  model/digits.onnx              the same BN-folded network (input: raw pixels in [0,1], N x 1 x 28 x 28,
-                                 normalization inside; output: logits), checked with onnx.checker
-  tests/data/digits.golden.json  8 MNIST test digits (incl. misclassified / least-confident ones):
-                                 logits and Grad-CAM for the true class, and for the predicted class
-                                 when it differs (extra case named *_cam_pred)
-  model/test_errors.json         every misclassified MNIST test index with label and prediction, as
-                                 computed by the folded network in float32 (what the core runs)
-  model/export_summary.json      params, MACs, sizes, accuracies, confusion pairs, unsure threshold
-  model/test_errors.png          grid of all misclassified test digits (label -> prediction)
-  model/confused_pairs.png       examples of the most confused pairs
-The unsure threshold is chosen on the validation split (see choose_unsure_threshold).
+  model/digits.onnx              the same network (input: raw pixels in [0,1], N x 1 x 28 x 28,
+                                 normalization inside; output: 11 logits), checked with onnx.checker
+  tests/data/digits.golden.json  MNIST test digits (incl. misclassified / least-confident ones), CVL
+  (and digits_f16.golden.json)   scans and letters: logits and Grad-CAM for the true class, and for
+                                 the best digit when it differs (extra case named *_cam_pred)
+  model/test_errors.json         the MNIST test errors (best digit) of the F32 and the F16 file, and
+                                 the CVL test errors through the image path: what `digits eval` must
+                                 report
+  model/export_summary.json      params, MACs, sizes, temperature, ECE, thresholds, every set's
+                                 accuracy / refusals, confusion pairs, the baseline's numbers
+  model/test_errors.png, cvl_test_errors.png, letters_accepted.png   pictures of the errors
 """
 
 from __future__ import annotations

@@ -1,16 +1,19 @@
 #!/usr/bin/python3
-"""Train the digits recognizer on MNIST (PyTorch, CPU).
+"""Train the digits recognizer on every hand in ../shared/data (PyTorch, CPU).
 
     /usr/bin/python3 model/train.py --data ../shared/data/mnist            # the shipped model
     /usr/bin/python3 model/train.py --resume                                # continue after a stop
     /usr/bin/python3 model/train.py --smoke                                 # CI: < 1 minute
 
-Reads the MNIST idx .gz files (md5-checked), holds out a fixed 6000-image validation split from
-the 60000 training images (model/mnist.py: split_indices), trains with batched on-the-fly
-augmentation (rotation, scale, translation, elastic warp, stroke thickness, Gaussian noise),
-BatchNorm, dropout, a one-cycle LR schedule (or ReduceLROnPlateau), early stopping on the
-validation loss, and a checkpoint each epoch (model/checkpoints/last.pt, best.pt by validation
-accuracy).  The test set is evaluated once, at the end, with the best checkpoint.
+Each epoch draws a fresh mixture (data_mix.py): MNIST images, MNIST digits traced into strokes,
+CVL and Semeion scans through the core's image path, UJI pen trajectories, and as an eleventh class
+("not a digit") handwritten letters and synthetic scribbles, shapes and images; strokes are
+re-drawn every epoch with a varied hand by the Python twin of the core's preprocessing
+(raster.py), images get batched augmentation (rotation, scale, translation, elastic warp, stroke
+thickness, Gaussian noise). BatchNorm, dropout, a one-cycle LR schedule (or ReduceLROnPlateau),
+early stopping on the validation loss, and a checkpoint each epoch (CHECKPOINTS/last.pt, best.pt
+by the validation loss, the mean over the held-out writers' sets: MNIST, CVL, UJI, letters,
+synthetic). The test sets are evaluated once, at the end, with the best checkpoint.
 
 Outputs (in --out, default model/): training_curves.png, confusion_matrix.png,
 training_summary.json (numbers, timings, command); checkpoints in --checkpoints.
