@@ -1,10 +1,12 @@
 #include "image_io.h"
 
 #include <algorithm>
+#include <csetjmp>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
 
+#include <jpeglib.h>
 #include <stb_image.h>
 #include <stb_image_write.h>
 #include <zlib.h>
@@ -119,6 +121,61 @@ int CountJpegScans(const uint8_t* data, size_t size) {
   return scans;
 }
 
+// JPEG through libjpeg-turbo, not stb: stb_image 2.27 (Debian's) trusts a corrupt JPEG's Huffman
+// tables and code stream (tests/fuzz/fuzz_image found an assert that aborted the process, a write
+// past a 257-byte table and a SEGV in its block decoder), while libjpeg-turbo is the decoder
+// browsers use, hardened by years of fuzzing. Errors come back through error_exit -> longjmp, so
+// nothing with a destructor may be created between the setjmp and the decoder's last call.
+struct JpegError {
+  jpeg_error_mgr manager;
+  jmp_buf jump;
+  char message[JMSG_LENGTH_MAX];
+};
+
+void JpegErrorExit(j_common_ptr info) {
+  JpegError* error = reinterpret_cast<JpegError*>(info->err);
+  (*info->err->format_message)(info, error->message);
+  longjmp(error->jump, 1);
+}
+
+void JpegSilence(j_common_ptr) {}  // warnings (a corrupt but decodable file) are not printed
+
+// Reads the header (decode == false) or the whole image as gray or RGB into *out.
+Status DecodeJpeg(const uint8_t* data, size_t size, bool decode, Image* out) {
+  jpeg_decompress_struct info;
+  JpegError error;
+  info.err = jpeg_std_error(&error.manager);
+  error.manager.error_exit = JpegErrorExit;
+  error.manager.output_message = JpegSilence;
+  error.message[0] = '\0';
+  std::vector<uint8_t>& pixels = out->pixels;
+  if (setjmp(error.jump)) {
+    jpeg_destroy_decompress(&info);
+    return Status::Errorf("corrupt JPEG image: %s", error.message);
+  }
+  jpeg_create_decompress(&info);
+  info.mem->max_memory_to_use = 256u << 20;
+  jpeg_mem_src(&info, data, static_cast<unsigned long>(size));
+  jpeg_read_header(&info, TRUE);
+  out->width = static_cast<int>(info.image_width);
+  out->height = static_cast<int>(info.image_height);
+  const bool gray = info.num_components == 1;
+  out->channels = gray ? 1 : 3;
+  if (decode) {
+    info.out_color_space = gray ? JCS_GRAYSCALE : JCS_RGB;
+    jpeg_start_decompress(&info);
+    const size_t stride = static_cast<size_t>(info.output_width) * info.output_components;
+    pixels.resize(stride * info.output_height);
+    while (info.output_scanline < info.output_height) {
+      JSAMPROW row = pixels.data() + stride * info.output_scanline;
+      jpeg_read_scanlines(&info, &row, 1);
+    }
+    jpeg_finish_decompress(&info);
+  }
+  jpeg_destroy_decompress(&info);
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status DecodeImage(const uint8_t* data, size_t size, Image* out) {
@@ -134,7 +191,12 @@ Status DecodeImage(const uint8_t* data, size_t size, Image* out) {
   int w = 0, h = 0, c = 0;
   // Dimensions from the header first, so an empty or oversized image is named as such rather
   // than as a decoder failure (and never allocated).
-  if (!PeekImageSize(data, size, &w, &h)) {
+  if (IsJpeg(data, size)) {
+    Image header;
+    DIGITS_RETURN_IF_ERROR(DecodeJpeg(data, size, /*decode=*/false, &header));
+    w = header.width;
+    h = header.height;
+  } else if (!PeekImageSize(data, size, &w, &h)) {
     return Status::Errorf("corrupt %s image: %s", kind, DecoderReason().c_str());
   }
   if (w < 1 || h < 1) return Status::Errorf("%s image is %dx%d: it has no pixels", kind, w, h);
@@ -146,6 +208,13 @@ Status DecodeImage(const uint8_t* data, size_t size, Image* out) {
   if (IsJpeg(data, size) && CountJpegScans(data, size) > kMaxJpegScans) {
     return Status::Errorf("JPEG image has more than %d scans", kMaxJpegScans);
   }
+  if (IsJpeg(data, size)) {
+    Image image;
+    DIGITS_RETURN_IF_ERROR(DecodeJpeg(data, size, /*decode=*/true, &image));
+    *out = std::move(image);
+    return Status::Ok();
+  }
+
   stbi_uc* pixels = stbi_load_from_memory(data, static_cast<int>(size), &w, &h, &c, 0);
   if (!pixels) return Status::Errorf("corrupt %s image: %s", kind, DecoderReason().c_str());
   Image image;
@@ -166,9 +235,14 @@ bool PeekImageSize(const uint8_t* data, size_t size, int* width, int* height) {
     *height = static_cast<int>(std::min<uint32_t>(h, 1u << 30));
     return true;
   }
-  if (size > static_cast<size_t>(INT32_MAX)) return false;
-  int c = 0;
-  return stbi_info_from_memory(data, static_cast<int>(size), width, height, &c) != 0;
+  if (IsJpeg(data, size)) {
+    Image header;
+    if (!DecodeJpeg(data, size, /*decode=*/false, &header).ok()) return false;
+    *width = header.width;
+    *height = header.height;
+    return true;
+  }
+  return false;
 }
 
 Status ReadImageFile(const std::string& path, Image* out) {

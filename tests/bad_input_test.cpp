@@ -122,10 +122,14 @@ TEST_F(BadInput, Images) {
 
 TEST_F(BadInput, ImageFiles) {
   const std::string png_signature = "\x89PNG\r\n\x1a\n";
-  std::vector<uint8_t> stb_realloc;
+  std::vector<uint8_t> stb_realloc, stb_dht, stb_segv;
   ASSERT_TRUE(
       ReadFile(DIGITS_TEST_DATA "/regressions/fuzz_image_stb_realloc.png", 1u << 20, &stb_realloc)
           .ok());
+  ASSERT_TRUE(
+      ReadFile(DIGITS_TEST_DATA "/regressions/fuzz_image_stb_dht.jpg", 1u << 20, &stb_dht).ok());
+  ASSERT_TRUE(
+      ReadFile(DIGITS_TEST_DATA "/regressions/fuzz_image_stb_segv.jpg", 1u << 20, &stb_segv).ok());
   const struct {
     const char* name;
     std::string bytes;
@@ -139,6 +143,12 @@ TEST_F(BadInput, ImageFiles) {
       // by fuzzing): a clean error.
       {"stb 2 GB realloc", std::string(stb_realloc.begin(), stb_realloc.end()),
        "corrupt PNG image"},
+      // JPEGs on which stb 2.27 wrote past a Huffman table (a 777-symbol table) and crashed in
+      // its block decoder (found by fuzz_image): libjpeg-turbo refuses them.
+      {"Huffman table of 777 symbols", std::string(stb_dht.begin(), stb_dht.end()),
+       "corrupt JPEG image: Bogus Huffman table definition"},
+      {"undefined quantization table", std::string(stb_segv.begin(), stb_segv.end()),
+       "corrupt JPEG image"},
   };
   for (const auto& c : cases) {
     Image image;
