@@ -1,6 +1,6 @@
 // Image files for the native front ends (CLI, server): PNG decoding and encoding through Debian's
-// stb (stb_image, stb_image_write), JPEG decoding through libjpeg-turbo. Not part of the wasm build: the browser
-// decodes images itself and hands the core RGBA pixels.
+// stb (stb_image, stb_image_write), JPEG decoding through libjpeg-turbo. Not part of the wasm
+// build: the browser decodes images itself and hands the core RGBA pixels.
 #pragma once
 
 #include <cstdint>
