@@ -185,10 +185,11 @@ class Mixture:
         everything derives from `seed`. Augmentation: NO_AUGMENT for the stroke pools (drawn as
         the core draws them, with stroke variation instead), IMAGE_AUGMENT for CVL, Semeion and the
         synthetic images, MNIST_AUGMENT (the same plus stroke thickening) for MNIST. Thickening a
-        CVL scan would close the small loops of its many narrow 8s into a bar labelled 8, and the
-        network then reads MNIST's thick 1s as 8s."""
+        CVL scan can close the small loops of its many narrow 8s into a bar labelled 8 (suspected
+        of teaching the network to read MNIST's thick 1s as 8s; not the main cause, see the model
+        card's history)."""
         rng = np.random.default_rng(seed)
-        xs, ys, isimg = [], [], []
+        xs, ys, augmentation = [], [], []
 
         def pick(n_pool, n):
             if n <= n_pool:
@@ -200,7 +201,7 @@ class Mixture:
             idx = torch.from_numpy(pick(len(X), self.mix[name]))
             xs.append(X[idx])
             ys.append(Y[idx])
-            isimg.append(torch.full((len(idx),), MNIST_AUGMENT if name == "mnist" else IMAGE_AUGMENT,
+            augmentation.append(torch.full((len(idx),), MNIST_AUGMENT if name == "mnist" else IMAGE_AUGMENT,
                                     dtype=torch.int8))
         for name in STROKE_POOLS:
             if name == "synth":
@@ -215,10 +216,10 @@ class Mixture:
             pens = rng.uniform(1.8, 3.4, len(drawings))
             xs.append(render(drawings, pens))
             ys.append(torch.from_numpy(np.asarray(labels, np.int64)))
-            isimg.append(torch.full((len(drawings),), NO_AUGMENT, dtype=torch.int8))
+            augmentation.append(torch.full((len(drawings),), NO_AUGMENT, dtype=torch.int8))
         X = torch.cat(xs).unsqueeze(1)
         Y = torch.cat(ys)
-        M = torch.cat(isimg)
+        M = torch.cat(augmentation)
         perm = torch.from_numpy(rng.permutation(len(Y)))
         return X[perm], Y[perm], M[perm]
 
