@@ -128,6 +128,29 @@ TEST(CliRecognize, MnistDigitAsPng) {
   EXPECT_EQ(j["text"], "7");  // MNIST test image 0 is a 7
 }
 
+// JPEGs (libjpeg-turbo): baseline grayscale and progressive RGB photos of paper, dark ink on light,
+// 112x112 (tests/data/jpeg/make.py), are decoded with their channels and read right.
+TEST(CliRecognize, JpegPhotosOfPaper) {
+  const char* const labels[] = {"7", "2", "1"};  // MNIST test images 0-2
+  for (int i = 0; i < 3; ++i) {
+    for (const std::string kind : {"gray", "rgb_progressive"}) {
+      const std::string path =
+          std::string(DIGITS_TEST_DATA "/jpeg/mnist") + std::to_string(i) + "_" + kind + ".jpg";
+      Image image;
+      const Status s = ReadImageFile(path, &image);
+      ASSERT_TRUE(s.ok()) << path << ": " << s.message();
+      EXPECT_EQ(image.width, 112);
+      EXPECT_EQ(image.height, 112);
+      EXPECT_EQ(image.channels, kind == "gray" ? 1 : 3) << path;
+      const Output o = Recognize("--model " + kModel + " --image " + path + " --json");
+      ASSERT_EQ(o.status, 0) << o.out;
+      const json j = json::parse(o.out, nullptr, false);
+      ASSERT_TRUE(j.is_object()) << o.out;
+      EXPECT_EQ(j["text"], labels[i]) << path;
+    }
+  }
+}
+
 TEST(CliRecognize, EmptyDrawing) {
   const std::string path = WriteTemp("empty.json", R"({"strokes": []})");
   const Output o = Recognize("--model " + kModel + " --strokes " + path + " --json");
