@@ -108,9 +108,12 @@ Status Recognizer::RecognizeStrokes(const std::vector<Stroke>& strokes,
   const InputGeometry geometry = this->geometry();
   // In a number, a group smaller than a digit both ways is a stray mark (the split leaves marks
   // apart that are far from every digit): not a digit, whatever the network would make of it
-  // once it is scaled up to a digit's size.
-  const Box all = StrokesBox(strokes);
-  const float small = kSmallPiece * (all.y1 - all.y0);
+  // once it is scaled up to a digit's size. (One group, as in digit mode, has nothing to compare.)
+  float small = 0.0f;
+  if (groups.size() > 1) {
+    const Box all = StrokesBox(strokes);
+    small = kSmallPiece * (all.y1 - all.y0);
+  }
   Recognition result;
   std::vector<Stroke> group_strokes;
   for (const std::vector<int>& group : groups) {
@@ -126,7 +129,7 @@ Status Recognizer::RecognizeStrokes(const std::vector<Stroke>& strokes,
     digit.input = std::move(pre.pixels);
     digit.strokes = group;
     DIGITS_RETURN_IF_ERROR(Finish(options, &digit));
-    if (groups.size() > 1 && pre.box.y1 - pre.box.y0 < small && pre.box.x1 - pre.box.x0 < small) {
+    if (pre.box.y1 - pre.box.y0 < small && pre.box.x1 - pre.box.x0 < small) {
       digit.prediction.not_a_digit = true;
       digit.prediction.unsure = false;
     }

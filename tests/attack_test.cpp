@@ -167,17 +167,6 @@ std::string Chunked(const std::string& path, const std::string& type, size_t byt
   return r + "0\r\n\r\n";
 }
 
-std::string StrokesJson(const std::vector<Stroke>& strokes, const json& extra = json::object()) {
-  json j = extra;
-  j["strokes"] = json::array();
-  for (const Stroke& s : strokes) {
-    json points = json::array();
-    for (const Point& p : s) points.push_back({p.x, p.y});
-    j["strokes"].push_back(points);
-  }
-  return j.dump();
-}
-
 std::string Base64(const std::string& bytes) {
   static const char kTable[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string out;
@@ -279,7 +268,8 @@ class AttackSuite : public ::testing::Test {
 
   // A normal client's /predict from another loopback address: its status and seconds.
   Reply Normal(int port) {
-    return Exchange(port, Post("/predict", "application/json", StrokesJson(fixture_[0].strokes)),
+    return Exchange(port,
+                    Post("/predict", "application/json", test::StrokesToJson(fixture_[0].strokes)),
                     "127.0.0.2");
   }
 
@@ -335,7 +325,7 @@ TEST_F(AttackSuite, EveryProbeOfTheIssueAgainstOneServer) {
   }
 
   // One normal request of each kind, then the memory that is the baseline.
-  const std::string digit = StrokesJson(fixture_[0].strokes);
+  const std::string digit = test::StrokesToJson(fixture_[0].strokes);
   std::vector<Stroke> number = fixture_[1].strokes;
   for (Stroke s : fixture_[2].strokes) {
     for (Point& p : s) p.x += 400;
@@ -345,8 +335,8 @@ TEST_F(AttackSuite, EveryProbeOfTheIssueAgainstOneServer) {
   const std::string batch = json{{"inputs", {json::parse(digit), {{"image", Base64(png)}}}}}.dump();
   const std::string normal_requests[] = {
       Post("/predict", "application/json", digit),
-      Post("/predict", "application/json", StrokesJson(number, {{"mode", "number"}})),
-      Post("/predict", "application/json", StrokesJson(number, {{"gradcam", true}})),
+      Post("/predict", "application/json", test::StrokesToJson(number, {{"mode", "number"}})),
+      Post("/predict", "application/json", test::StrokesToJson(number, {{"gradcam", true}})),
       Post("/predict", "image/png", png),
       Post("/predict/batch", "application/json", batch),
       Get("/"),
@@ -554,18 +544,18 @@ TEST_F(AttackSuite, EveryProbeOfTheIssueAgainstOneServer) {
 
   // Numbers out of range, NUL and encoded tricks, symlinks out of the site.
   UnderAttack("bad values and paths", port, bound, [&] {
-    expect(
-        "class 18446744073709551615",
-        Exchange(port, Post("/predict", "application/json",
-                            StrokesJson(fixture_[0].strokes, {{"class", 18446744073709551615u}}))),
-        400);
+    expect("class 18446744073709551615",
+           Exchange(port, Post("/predict", "application/json",
+                               test::StrokesToJson(fixture_[0].strokes,
+                                                   {{"class", 18446744073709551615u}}))),
+           400);
     expect("class 11",  // the model's classes are 0-9 and 10, "not a digit"
            Exchange(port, Post("/predict", "application/json",
-                               StrokesJson(fixture_[0].strokes, {{"class", 11}}))),
+                               test::StrokesToJson(fixture_[0].strokes, {{"class", 11}}))),
            400);
     expect("class -2",
            Exchange(port, Post("/predict", "application/json",
-                               StrokesJson(fixture_[0].strokes, {{"class", -2}}))),
+                               test::StrokesToJson(fixture_[0].strokes, {{"class", -2}}))),
            400);
     const Reply nul = Exchange(port, Get("/index.html%00.js"));
     expect("/index.html%00.js", nul, 400);

@@ -37,17 +37,8 @@ std::vector<Sample> LoadSamples(const std::string& name) {
   return out;
 }
 
-std::vector<BackendKind> Backends() {
-  std::vector<BackendKind> kinds = {BackendKind::kBuiltin};
-  if (BackendAvailable(BackendKind::kXnnpack)) kinds.push_back(BackendKind::kXnnpack);
-  return kinds;
-}
-
 std::unique_ptr<Recognizer> Load(BackendKind kind) {
-  std::unique_ptr<Recognizer> r;
-  const Status s = Recognizer::CreateFromFile(kModel, kind, &r);
-  EXPECT_TRUE(s.ok()) << s.message();
-  return r;
+  return test::LoadRecognizer(kModel, kind);
 }
 
 struct Tally {
@@ -86,7 +77,7 @@ TEST(Handwriting, ModelHasTheNotADigitClass) {
 TEST(Handwriting, UnseenPenWritersAreRead) {
   const std::vector<Sample> uji = LoadSamples("uji_test.json");
   ASSERT_EQ(uji.size(), 200u);
-  for (BackendKind kind : Backends()) {
+  for (BackendKind kind : test::AvailableBackends()) {
     std::unique_ptr<Recognizer> r = Load(kind);
     ASSERT_TRUE(r);
     const Tally t = Read(r.get(), uji);
@@ -103,7 +94,7 @@ TEST(Handwriting, UnseenPenWritersAreRead) {
 TEST(Handwriting, LettersAreNotDigits) {
   const std::vector<Sample> letters = LoadSamples("letters_test.json");
   ASSERT_GE(letters.size(), 200u);
-  for (BackendKind kind : Backends()) {
+  for (BackendKind kind : test::AvailableBackends()) {
     std::unique_ptr<Recognizer> r = Load(kind);
     ASSERT_TRUE(r);
     const Tally t = Read(r.get(), letters);
@@ -121,7 +112,7 @@ TEST(Handwriting, DigitsAreRarelyRefused) {
     digits.push_back({std::to_string(d.label), 0, d.strokes});
   }
   ASSERT_GE(digits.size(), 1000u);
-  for (BackendKind kind : Backends()) {
+  for (BackendKind kind : test::AvailableBackends()) {
     std::unique_ptr<Recognizer> r = Load(kind);
     ASSERT_TRUE(r);
     const Tally t = Read(r.get(), digits);

@@ -105,12 +105,6 @@ void ExpectNear(const std::vector<float>& actual, const std::vector<float>& expe
   }
 }
 
-std::vector<BackendKind> AvailableBackends() {
-  std::vector<BackendKind> kinds = {BackendKind::kBuiltin};
-  if (BackendAvailable(BackendKind::kXnnpack)) kinds.push_back(BackendKind::kXnnpack);
-  return kinds;
-}
-
 // Runs [layer, flatten, dense(3)] on `input` with every backend and compares the layer output
 // (as Grad-CAM activations) with `expected` and the logits with the reference dense.
 void CheckLayer(const json& layer_spec, const std::vector<test::TensorSpec>& layer_tensors,
@@ -139,7 +133,7 @@ void CheckLayer(const json& layer_spec, const std::vector<test::TensorSpec>& lay
   ASSERT_TRUE(load.ok()) << what << ": " << load.message();
   ASSERT_EQ(net.layers[0].output, (Shape{expected.h, expected.w, expected.c})) << what;
   const std::vector<float> pixels = ChwToHwc(input);
-  for (BackendKind kind : AvailableBackends()) {
+  for (BackendKind kind : test::AvailableBackends()) {
     std::unique_ptr<Backend> backend;
     const Status created = CreateBackend(net, kind, &backend);
     ASSERT_TRUE(created.ok()) << what << ": " << created.message();

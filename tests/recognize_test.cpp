@@ -23,21 +23,12 @@ const std::vector<FixtureDigit>& Fixture() {
 }
 
 std::unique_ptr<Recognizer> Load(BackendKind kind) {
-  std::unique_ptr<Recognizer> r;
-  const Status s = Recognizer::CreateFromFile(kModel, kind, &r);
-  EXPECT_TRUE(s.ok()) << s.message();
-  return r;
-}
-
-std::vector<BackendKind> Backends() {
-  std::vector<BackendKind> kinds = {BackendKind::kBuiltin};
-  if (BackendAvailable(BackendKind::kXnnpack)) kinds.push_back(BackendKind::kXnnpack);
-  return kinds;
+  return test::LoadRecognizer(kModel, kind);
 }
 
 TEST(Recognize, StrokeFixtureAccuracy) {
   ASSERT_GE(Fixture().size(), 1000u);
-  for (BackendKind kind : Backends()) {
+  for (BackendKind kind : test::AvailableBackends()) {
     std::unique_ptr<Recognizer> r = Load(kind);
     ASSERT_TRUE(r);
     int correct = 0;

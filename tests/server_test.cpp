@@ -26,17 +26,6 @@ using nlohmann::json;
 using test::kModel;
 using test::ServerProcess;
 
-std::string StrokesBody(const std::vector<Stroke>& strokes, const json& extra = json::object()) {
-  json j = extra;
-  j["strokes"] = json::array();
-  for (const Stroke& s : strokes) {
-    json points = json::array();
-    for (const Point& p : s) points.push_back({p.x, p.y});
-    j["strokes"].push_back(points);
-  }
-  return j.dump();
-}
-
 std::string MnistPng(int index) {
   MnistImages m;
   EXPECT_TRUE(ReadMnistImages(DIGITS_MNIST_DIR "/t10k-images-idx3-ubyte.gz", &m).ok());
@@ -74,12 +63,12 @@ TEST(Server, AnswersEqualTheCli) {
     for (Point& p : s) p.x += 300;
     number.push_back(s);
   }
-  const std::string body = StrokesBody(number, {{"mode", "number"}, {"gradcam", true}});
+  const std::string body = test::StrokesToJson(number, {{"mode", "number"}, {"gradcam", true}});
   auto res = client.Post("/predict", body, "application/json");
   ASSERT_TRUE(res);
   ASSERT_EQ(res->status, 200) << res->body;
   const json got = json::parse(res->body);
-  const json want = CliRecognize("--strokes", WriteTemp("number.json", StrokesBody(number)),
+  const json want = CliRecognize("--strokes", WriteTemp("number.json", test::StrokesToJson(number)),
                                  "--number --gradcam " + WriteTemp("number.png", ""));
   EXPECT_EQ(got["text"], want["text"]);
   ASSERT_EQ(got["digits"].size(), 2u);
@@ -99,7 +88,7 @@ TEST(Server, AnswersEqualTheCli) {
   b64.resize(EVP_EncodeBlock(reinterpret_cast<unsigned char*>(&b64[0]),
                              reinterpret_cast<const unsigned char*>(png.data()), png.size()));
   const json batch = {{"inputs",
-                       {json::parse(StrokesBody(fixture[0].strokes)),
+                       {json::parse(test::StrokesToJson(fixture[0].strokes)),
                         {{"image", b64}},
                         json::parse(R"({"strokes": [[[0, 0], [1e30, 1]]]})")}}};
   res = client.Post("/predict/batch", batch.dump(), "application/json");
@@ -145,7 +134,7 @@ TEST(Server, BadRequestsGetTheirStatusAndTheServerKeepsWorking) {
   ASSERT_GT(server.port(), 0) << server.log();
   httplib::Client client("127.0.0.1", server.port());
   const std::vector<test::FixtureDigit> fixture = test::LoadStrokeFixture();
-  const std::string good = StrokesBody(fixture[0].strokes);
+  const std::string good = test::StrokesToJson(fixture[0].strokes);
   auto first = client.Post("/predict", good, "application/json");
   ASSERT_TRUE(first);
   ASSERT_EQ(first->status, 200);
@@ -201,7 +190,7 @@ TEST(Server, BoundedLoadHasNoErrors) {
   ServerProcess server("--threads 4");
   ASSERT_GT(server.port(), 0) << server.log();
   const std::vector<test::FixtureDigit> fixture = test::LoadStrokeFixture();
-  const std::string strokes = WriteTemp("load.json", StrokesBody(fixture[0].strokes));
+  const std::string strokes = WriteTemp("load.json", test::StrokesToJson(fixture[0].strokes));
   const std::string png = WriteTemp("load.png", MnistPng(0));
   const test::CommandOutput o =
       test::RunCommand(std::string(DIGITS_SERVE_LOAD) + " --port " + std::to_string(server.port()) +
@@ -265,7 +254,7 @@ TEST(PredictService, StopsWhenTheClientGoesOrTheBudgetIsSpent) {
       number.push_back(s);
     }
   }
-  const std::string body = StrokesBody(number, {{"mode", "number"}});
+  const std::string body = test::StrokesToJson(number, {{"mode", "number"}});
   const HttpReply full = service->Predict("application/json", body);
   ASSERT_EQ(full.status, 200) << full.body;
   ASSERT_GE(json::parse(full.body)["digits"].size(), 5u);
@@ -301,12 +290,13 @@ TEST(Server, BudgetAnswers503) {
   for (int k = 0; k < 1000; ++k) {
     dots.push_back({{997.0f * k, 0.0f}, {997.0f * k + 1.0f, 10.0f * (k % 7)}});
   }
-  auto res = client.Post("/predict", StrokesBody(dots, {{"mode", "number"}}), "application/json");
+  auto res =
+      client.Post("/predict", test::StrokesToJson(dots, {{"mode", "number"}}), "application/json");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 503) << res->body;
   EXPECT_NE(res->body.find("time budget"), std::string::npos) << res->body;
   const std::vector<test::FixtureDigit> fixture = test::LoadStrokeFixture();
-  res = client.Post("/predict", StrokesBody(fixture[0].strokes), "application/json");
+  res = client.Post("/predict", test::StrokesToJson(fixture[0].strokes), "application/json");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 200) << res->body;
   EXPECT_EQ(server.Stop(), 0);

@@ -59,12 +59,32 @@ inline std::vector<float> RandomPixels(size_t n, std::mt19937* rng) {
 
 }  // namespace digits::test
 
+#include <gtest/gtest.h>
+
 #include <cstdio>
 #include <fstream>
+#include <memory>
 
+#include "backend.h"
 #include "preprocess.h"
+#include "recognizer.h"
 
 namespace digits::test {
+
+// The backends this build can run: the built-in one always, XNNPACK where it was compiled in.
+inline std::vector<BackendKind> AvailableBackends() {
+  std::vector<BackendKind> kinds = {BackendKind::kBuiltin};
+  if (BackendAvailable(BackendKind::kXnnpack)) kinds.push_back(BackendKind::kXnnpack);
+  return kinds;
+}
+
+// A recognizer for the model file at `path`; null (and a test failure) if it does not load.
+inline std::unique_ptr<Recognizer> LoadRecognizer(const std::string& path, BackendKind kind) {
+  std::unique_ptr<Recognizer> r;
+  const Status s = Recognizer::CreateFromFile(path, kind, &r);
+  EXPECT_TRUE(s.ok()) << s.message();
+  return r;
+}
 
 struct FixtureDigit {
   int index = 0, label = 0;
@@ -81,6 +101,19 @@ inline std::vector<Stroke> StrokesFromJson(const nlohmann::json& j) {
     strokes.push_back(std::move(stroke));
   }
   return strokes;
+}
+
+// A strokes request, {"strokes": [[[x, y], ...], ...]} plus the fields of `extra`.
+inline std::string StrokesToJson(const std::vector<Stroke>& strokes,
+                                 const nlohmann::json& extra = nlohmann::json::object()) {
+  nlohmann::json j = extra;
+  j["strokes"] = nlohmann::json::array();
+  for (const Stroke& s : strokes) {
+    nlohmann::json points = nlohmann::json::array();
+    for (const Point& p : s) points.push_back({p.x, p.y});
+    j["strokes"].push_back(points);
+  }
+  return j.dump();
 }
 
 // The stroke fixture traced from MNIST test digits (tests/data/strokes).
