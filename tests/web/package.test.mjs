@@ -11,7 +11,7 @@ import { serve } from './server.mjs';
 import { REPO, SITE, TIMEOUT, fixtureDigits, launch, requireSite, watch } from './helpers.mjs';
 
 const EXPECTED_FILES = [
-  'README.md', 'digit-recognizer.d.ts', 'digit-recognizer.js', 'digits.d.ts', 'digits.js', 'digits.mjs',
+  'LICENSE', 'README.md', 'digit-recognizer.d.ts', 'digit-recognizer.js', 'digits.d.ts', 'digits.js', 'digits.mjs',
   'digits.safetensors', 'digits.wasm', 'ink.js', 'package.json',
 ];
 
@@ -35,6 +35,8 @@ describe('the widget package', () => {
     assert.deepEqual(files, EXPECTED_FILES);
     const pkg = JSON.parse(readFileSync(path.join(SITE, 'package.json'), 'utf8'));
     assert.equal(info.name, pkg.name);
+    assert.equal(pkg.license, 'MIT');
+    assert.equal(pkg.private, undefined, 'publishable');
     tarball = path.join(work, info.filename);
     assert.ok(existsSync(tarball));
   });
