@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstdlib>
 #include <string>
@@ -69,8 +70,28 @@ std::string MimeType(const std::string& path) {
   return "application/octet-stream";  // the model, packages, anything else
 }
 
+bool Allowed(const CorsPolicy& cors, const std::string& origin) {
+  return cors.any || (!origin.empty() && std::find(cors.origins.begin(), cors.origins.end(),
+                                                   origin) != cors.origins.end());
+}
+
+// The answer to a CORS preflight (OPTIONS): what the route accepts, cached for 10 minutes.
+HttpResponse Preflight(const CorsPolicy& cors, const HttpRequest& request, bool api) {
+  if (!request.origin.empty() && !Allowed(cors, request.origin)) {
+    return Error(403, "this origin may not use the server (see digits serve --cors-origin)");
+  }
+  HttpResponse response;
+  response.status = 204;
+  const char* methods = api ? "POST, OPTIONS" : "GET, HEAD, OPTIONS";
+  response.headers.push_back({"Allow", methods});
+  response.headers.push_back({"Access-Control-Allow-Methods", methods});
+  response.headers.push_back({"Access-Control-Allow-Headers", "Content-Type"});
+  response.headers.push_back({"Access-Control-Max-Age", "600"});
+  return response;
+}
+
 HttpResponse StaticFile(const std::string& site_root, const std::string& method,
-                        const std::string& target) {
+                        const std::string& target, bool* page) {
   if (site_root.empty()) return Error(404, "not found");
   if (method != "GET" && method != "HEAD") return Error(405, "method not allowed");
   std::string path;
@@ -113,15 +134,12 @@ HttpResponse StaticFile(const std::string& site_root, const std::string& method,
   const std::string name = std::string(resolved).substr(std::string(resolved).rfind('/') + 1);
   response.content_type = MimeType(name);
   response.headers.push_back({"Accept-Ranges", "none"});
-  if (response.content_type.compare(0, 9, "text/html") == 0 && name.compare(0, 6, "embed.") != 0) {
+  *page =
+      response.content_type.compare(0, 9, "text/html") == 0 && name.compare(0, 6, "embed.") != 0;
+  if (*page) {
     // The page: its own policy, and no framing (clickjacking).
     response.headers.push_back({"Content-Security-Policy", kPageCsp});
     response.headers.push_back({"X-Frame-Options", "DENY"});
-  } else {
-    // The widget's files, the wasm, the model and embed.*: embeddable from any origin (module
-    // scripts and fetch are CORS requests).
-    response.headers.push_back({"Access-Control-Allow-Origin", "*"});
-    response.headers.push_back({"Cross-Origin-Resource-Policy", "cross-origin"});
   }
   return response;
 }
@@ -141,11 +159,63 @@ std::string SiteRoot(const std::string& site) {
   return root;
 }
 
+Status ParseCorsOrigin(const std::string& text, CorsPolicy* out) {
+  CorsPolicy policy;
+  if (text == "*") {
+    *out = policy;
+    return Status::Ok();
+  }
+  policy.any = false;
+  if (text != "none") {
+    for (size_t at = 0; at <= text.size();) {
+      const size_t comma = std::min(text.find(',', at), text.size());
+      const std::string origin = text.substr(at, comma - at);
+      const size_t scheme = origin.compare(0, 7, "http://") == 0    ? 7
+                            : origin.compare(0, 8, "https://") == 0 ? 8
+                                                                    : 0;
+      const bool ok = scheme > 0 && origin.size() > scheme &&
+                      origin.find_first_of("/*?#@", scheme) == std::string::npos &&
+                      std::all_of(origin.begin(), origin.end(),
+                                  [](unsigned char c) { return c > 0x20 && c < 0x7f; });
+      if (!ok) {
+        return Status::Errorf(
+            "--cors-origin: '%s' is not an origin (scheme://host[:port], e.g. "
+            "https://example.com), '*' or 'none'",
+            origin.substr(0, 100).c_str());
+      }
+      policy.origins.push_back(origin);
+      at = comma + 1;
+    }
+  }
+  *out = std::move(policy);
+  return Status::Ok();
+}
+
+void AddCommonHeaders(const CorsPolicy& cors, const HttpRequest& request, bool page,
+                      HttpResponse* response) {
+  if (!page) {
+    if (!cors.any) response->headers.push_back({"Vary", "Origin"});
+    if (Allowed(cors, request.origin)) {
+      response->headers.push_back({"Access-Control-Allow-Origin", cors.any ? "*" : request.origin});
+    }
+    // No-cors loads (an <img>, a classic <script>) by other origins: as CORS allows.
+    response->headers.push_back({"Cross-Origin-Resource-Policy", cors.any || !cors.origins.empty()
+                                                                     ? "cross-origin"
+                                                                     : "same-origin"});
+  }
+  response->headers.push_back({"X-Content-Type-Options", "nosniff"});
+}
+
 HttpResponse HandleHttpRequest(PredictService& service, const std::string& site_root,
-                               const HttpRequest& request, const RequestControl& control) {
+                               const HttpRequest& request, const RequestControl& control,
+                               const CorsPolicy& cors) {
   const std::string path = request.target.substr(0, request.target.find('?'));
+  const bool api = path == "/predict" || path == "/predict/batch";
   HttpResponse response;
-  if (path == "/predict" || path == "/predict/batch") {
+  bool page = false;
+  if (request.method == "OPTIONS") {
+    response = Preflight(cors, request, api);
+  } else if (api) {
     if (request.method != "POST") {
       response = Error(405, "use POST");
     } else if (path == "/predict") {
@@ -158,9 +228,9 @@ HttpResponse HandleHttpRequest(PredictService& service, const std::string& site_
                    ? Error(405, "use GET")
                    : FromReply(path == "/model" ? service.Model() : service.Health());
   } else {
-    response = StaticFile(site_root, request.method, request.target);
+    response = StaticFile(site_root, request.method, request.target, &page);
   }
-  response.headers.push_back({"X-Content-Type-Options", "nosniff"});
+  AddCommonHeaders(cors, request, page, &response);
   return response;
 }
 

@@ -59,6 +59,7 @@ HttpRequest ToRequest(http::request<http::string_body>&& req) {
   r.method = std::string(req.method_string());
   r.target = std::string(req.target());
   r.content_type = std::string(req[http::field::content_type]);
+  r.origin = std::string(req[http::field::origin]);
   r.body = std::move(req.body());
   return r;
 }
@@ -259,7 +260,8 @@ class Session : public std::enable_shared_from_this<Session> {
     method_ = request.method;
     target_ = request.target.substr(0, 256);
     if (!IsCompute(request)) {
-      return Write(HandleHttpRequest(*server_->service, server_->site_root, request, {}));
+      return Write(HandleHttpRequest(*server_->service, server_->site_root, request, {},
+                                     server_->options.cors));
     }
     // /predict on a compute thread, within the budget from when it starts there, stopped if the
     // client goes: a peek that reads the end of the stream (or an error) means it has closed.
@@ -283,11 +285,11 @@ class Session : public std::enable_shared_from_this<Session> {
       if (start - queued > Seconds(o.timeout_seconds)) {
         const HttpReply reply = PredictService::Error(503, "the server is busy, try later");
         response = {reply.status, reply.content_type, reply.body, {}};
-        response.headers.push_back({"X-Content-Type-Options", "nosniff"});
+        AddCommonHeaders(o.cors, request, false, &response);
       } else {
         control.deadline = start + std::chrono::milliseconds(o.budget_ms);
-        response =
-            HandleHttpRequest(*self->server_->service, self->server_->site_root, request, control);
+        response = HandleHttpRequest(*self->server_->service, self->server_->site_root, request,
+                                     control, o.cors);
       }
       const bool gone = control.client_gone();
       const bool trim = request.body.size() >= kTrimAfterBytes;
@@ -350,7 +352,11 @@ class Session : public std::enable_shared_from_this<Session> {
     response.status = reply.status;
     response.content_type = reply.content_type;
     response.body = reply.body;
-    response.headers.push_back({"X-Content-Type-Options", "nosniff"});
+    HttpRequest request;  // only its origin counts, so that a page elsewhere can read the error
+    if (parser_ && parser_->is_header_done()) {
+      request.origin = std::string(parser_->get()[http::field::origin]);
+    }
+    AddCommonHeaders(server_->options.cors, request, false, &response);
     parser_.reset();
     Write(std::move(response), /*close=*/true);
   }

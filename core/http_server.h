@@ -26,8 +26,22 @@ struct HttpRequest {
   std::string method;  // "GET", "POST", ...
   std::string target;  // as sent: "/predict?x=1"
   std::string content_type;
+  std::string origin;  // the Origin header ("" when none)
   std::string body;
 };
+
+// Which other origins' pages may read the answers (CORS): the API and the widget's files. "*"
+// (any; the default: the API takes no credentials and the widget is made to be embedded), "none"
+// (same-origin only) or a comma-separated list of origins
+// ("https://a.example,http://localhost:3000"). The page itself (index.html) is never readable nor
+// frameable by others.
+struct CorsPolicy {
+  bool any = true;
+  std::vector<std::string> origins;  // when !any: the allowed ones (empty: "none")
+};
+
+// Parses --cors-origin; an origin is scheme://host[:port] (http or https, no path, no slash).
+Status ParseCorsOrigin(const std::string& text, CorsPolicy* out);
 
 struct HttpResponse {
   int status = 200;
@@ -48,6 +62,7 @@ struct HttpServerOptions {
   int budget_ms = 1000;               // compute per request
   int max_connections = 256;
   int max_connections_per_client = 16;
+  CorsPolicy cors;
 };
 
 // The site's root as served: its real path (symlinks resolved), "" when there is no site or it is
@@ -55,9 +70,16 @@ struct HttpServerOptions {
 std::string SiteRoot(const std::string& site);
 
 // Answers one complete request: the API routes through `service`, every other GET from the files
-// under `site_root` (a SiteRoot). Never touches a socket (tests and tests/fuzz call it directly).
+// under `site_root` (a SiteRoot), OPTIONS as a CORS preflight. Never touches a socket (tests and
+// tests/fuzz call it directly).
 HttpResponse HandleHttpRequest(PredictService& service, const std::string& site_root,
-                               const HttpRequest& request, const RequestControl& control);
+                               const HttpRequest& request, const RequestControl& control,
+                               const CorsPolicy& cors = CorsPolicy());
+
+// The headers every answer carries: CORS (as `cors` allows `request`'s origin; never on the page)
+// and nosniff. HandleHttpRequest adds them; the server adds them to the answers it makes itself.
+void AddCommonHeaders(const CorsPolicy& cors, const HttpRequest& request, bool page,
+                      HttpResponse* response);
 
 // Parses `bytes` as one request with the server's limits: 0 with *out filled; the status the
 // server answers for it (400, 413, 431); or -1 when the bytes end before the request does.

@@ -302,5 +302,99 @@ TEST(Server, BudgetAnswers503) {
   EXPECT_EQ(server.Stop(), 0);
 }
 
+// CORS as --cors-origin says: "*" (the default) lets any page use the API and the widget's files
+// but never reads or frames the page; a list answers its own origins only (and says it varies
+// by Origin); preflights tell what a route takes; errors are readable where answers are.
+TEST(Server, CorsAsConfigured) {
+  const std::string good = test::StrokesToJson(test::LoadStrokeFixture()[0].strokes);
+  const httplib::Headers from_a = {{"Origin", "https://a.example"}};
+  const httplib::Headers from_b = {{"Origin", "https://b.example"}};
+  const httplib::Headers preflight_a = {{"Origin", "https://a.example"},
+                                        {"Access-Control-Request-Method", "POST"},
+                                        {"Access-Control-Request-Headers", "content-type"}};
+  {
+    ServerProcess server;
+    ASSERT_GT(server.port(), 0) << server.log();
+    httplib::Client client("127.0.0.1", server.port());
+    auto res = client.Post("/predict", from_a, good, "application/json");
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 200);
+    EXPECT_EQ(res->get_header_value("Access-Control-Allow-Origin"), "*");
+    EXPECT_FALSE(res->has_header("Vary"));
+    res = client.Options("/predict", preflight_a);
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 204);
+    EXPECT_EQ(res->get_header_value("Access-Control-Allow-Origin"), "*");
+    EXPECT_EQ(res->get_header_value("Access-Control-Allow-Methods"), "POST, OPTIONS");
+    EXPECT_EQ(res->get_header_value("Access-Control-Allow-Headers"), "Content-Type");
+    res = client.Post("/predict", from_a, "{", "application/json");  // an error, readable too
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 400);
+    EXPECT_EQ(res->get_header_value("Access-Control-Allow-Origin"), "*");
+    res = client.Get("/digits.wasm", from_a);
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 200);
+    EXPECT_EQ(res->get_header_value("Access-Control-Allow-Origin"), "*");
+    EXPECT_EQ(res->get_header_value("Cross-Origin-Resource-Policy"), "cross-origin");
+    res = client.Get("/", from_a);  // the page: never readable by another origin, not frameable
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 200);
+    EXPECT_FALSE(res->has_header("Access-Control-Allow-Origin"));
+    EXPECT_EQ(res->get_header_value("X-Frame-Options"), "DENY");
+    EXPECT_EQ(server.Stop(), 0);
+  }
+  {
+    ServerProcess server("--cors-origin https://a.example,http://127.0.0.1:3000");
+    ASSERT_GT(server.port(), 0) << server.log();
+    httplib::Client client("127.0.0.1", server.port());
+    auto res = client.Post("/predict", from_a, good, "application/json");
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 200);
+    EXPECT_EQ(res->get_header_value("Access-Control-Allow-Origin"), "https://a.example");
+    EXPECT_EQ(res->get_header_value("Vary"), "Origin");
+    res = client.Post("/predict", from_b, good, "application/json");
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 200);  // answered (CORS is the browser's to enforce), but not readable
+    EXPECT_FALSE(res->has_header("Access-Control-Allow-Origin"));
+    EXPECT_EQ(res->get_header_value("Vary"), "Origin");
+    res = client.Options("/predict", preflight_a);
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 204);
+    EXPECT_EQ(res->get_header_value("Access-Control-Allow-Origin"), "https://a.example");
+    res = client.Options(
+        "/predict", {{"Origin", "https://b.example"}, {"Access-Control-Request-Method", "POST"}});
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 403);
+    EXPECT_NE(res->body.find("--cors-origin"), std::string::npos) << res->body;
+    res = client.Options("/digits.wasm", from_a);
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 204);
+    EXPECT_EQ(res->get_header_value("Access-Control-Allow-Methods"), "GET, HEAD, OPTIONS");
+    EXPECT_EQ(server.Stop(), 0);
+  }
+  {
+    ServerProcess server("--cors-origin none");
+    ASSERT_GT(server.port(), 0) << server.log();
+    httplib::Client client("127.0.0.1", server.port());
+    auto res = client.Get("/digits.wasm", from_a);
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 200);
+    EXPECT_FALSE(res->has_header("Access-Control-Allow-Origin"));
+    EXPECT_EQ(res->get_header_value("Cross-Origin-Resource-Policy"), "same-origin");
+    EXPECT_EQ(server.Stop(), 0);
+  }
+}
+
+TEST(Server, RefusesABadCorsOrigin) {
+  for (const char* bad : {"https://a.example/", "a.example", "https://", "https://a.example,",
+                          "ftp://a.example", "https://*.example", "https://u@a.example"}) {
+    const test::CommandOutput o =
+        test::RunCommand(std::string(DIGITS_CLI) + " serve --model " + kModel +
+                         " --port 0 --cors-origin '" + bad + "' 2>&1");
+    EXPECT_EQ(WEXITSTATUS(o.status), 1) << bad << ": " << o.out;
+    EXPECT_NE(o.out.find("is not an origin"), std::string::npos) << bad << ": " << o.out;
+  }
+}
+
 }  // namespace
 }  // namespace digits

@@ -19,7 +19,7 @@ namespace digits::cli {
 namespace {
 
 struct ServeArgs {
-  std::string model, backend = "xnnpack";
+  std::string model, backend = "xnnpack", cors_origin = "*";
   HttpServerOptions http;
 };
 
@@ -45,6 +45,9 @@ int RunServe(const ServeArgs& args) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
+  ServeArgs parsed = args;
+  const Status cors = ParseCorsOrigin(args.cors_origin, &parsed.http.cors);
+  if (!cors.ok()) return fail(cors.message());
   ServiceOptions options;
   const Status backend = ParseBackendOption(args.backend, &options.backend);
   if (!backend.ok()) return fail(backend.message());
@@ -55,7 +58,7 @@ int RunServe(const ServeArgs& args) {
   if (!s.ok()) return fail(s.message());
 
   std::unique_ptr<HttpServer> server;
-  s = HttpServer::Create(service.get(), args.http, &server);
+  s = HttpServer::Create(service.get(), parsed.http, &server);
   if (!s.ok()) return fail(s.message());
   std::atomic<bool> done{false};
   std::thread stopper([&] {
@@ -106,6 +109,10 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
       ->capture_default_str();
   cmd->add_option("--max-connections-per-client", h.max_connections_per_client,
                   "Open connections per client address at most")
+      ->capture_default_str();
+  cmd->add_option("--cors-origin", args->cors_origin,
+                  "Origins whose pages may use the API and embed the widget: '*', 'none' or a "
+                  "comma-separated list (https://a.example,http://localhost:3000)")
       ->capture_default_str();
   cmd->add_option("--backend", args->backend, "xnnpack or builtin")->capture_default_str();
   cmd->callback([args, exit_code] { *exit_code = RunServe(*args); });

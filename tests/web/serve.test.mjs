@@ -1,7 +1,8 @@
-// build/site served by `digits serve` itself, with its own headers (issue 13): the page loads and
+// build/site served by `digits serve` itself, with its own headers: the page loads and
 // reads a drawing under the server's Content-Security-Policy with no violation and no console
 // error; the widget, served by `digits serve`, embeds in a page of another origin (its files carry
-// CORS); and the page refuses to be framed (frame-ancestors 'none', X-Frame-Options: DENY).
+// CORS); another origin's web app calls /predict as --cors-origin allows; and the page refuses to
+// be framed (frame-ancestors 'none', X-Frame-Options: DENY).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -16,10 +17,10 @@ let host; // another origin that embeds the widget and tries to frame the page
 let confidentCache = null;
 const confident = () => (confidentCache ||= confidentDigits([1, 4, 7]));
 
-function startServe() {
+function startServe(extra = []) {
   return new Promise((resolve, reject) => {
     const child = spawn(CLI, ['serve', '--model', path.join(SITE, 'digits.safetensors'), '--site', SITE,
-      '--port', '0', '--threads', '2'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      '--port', '0', '--threads', '2', ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
     let log = '';
     child.stderr.on('data', (chunk) => {
       log += chunk;
@@ -43,6 +44,7 @@ before(async () => {
 <script type="module" src="${origin}/digit-recognizer.js"></script></head>
 <body><digit-recognizer id="w"></digit-recognizer></body></html>`,
       },
+      '/plain.html': { body: '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>app</title></head><body></body></html>' },
       '/frame.html': {
         body: `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>framer</title></head>
 <body><iframe src="${origin}/" onload="document.body.dataset.loaded = '1'"></iframe></body></html>`,
@@ -52,15 +54,34 @@ before(async () => {
   browser = await launch();
 });
 
+async function stop(child) {
+  if (child && child.exitCode === null) {
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+  }
+}
+
 after(async () => {
   await browser?.close();
   await host?.close();
-  if (digits && digits.exitCode === null) {
-    const exited = new Promise((resolve) => digits.on('exit', resolve));
-    digits.kill('SIGTERM');
-    await exited;
-  }
+  await stop(digits);
 });
+
+// From a page of the host origin: POST a drawing to `api`/predict as a web app would (JSON, so
+// the browser sends a preflight first) -> the text read, or the error's name.
+async function fetchPredict(page, api, strokes) {
+  return page.evaluate(async ([url, s]) => {
+    try {
+      const res = await fetch(`${url}/predict`, {
+        method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ strokes: s }),
+      });
+      return { ok: true, text: (await res.json()).text };
+    } catch (e) {
+      return { ok: false, error: e.name };
+    }
+  }, [api, strokes]);
+}
 
 describe('the site served by digits serve', () => {
   test('the page: its own CSP and framing headers, loads and reads a digit with no violation', async () => {
@@ -93,6 +114,29 @@ describe('the site served by digits serve', () => {
     await drawWithMouse(page, 'digit-recognizer#w >> canvas.ink', d.strokes);
     await page.waitForFunction((l) => document.querySelector('#w').value === l, String(d.label));
     await log.check();
+    await ctx.close();
+  });
+
+  test('a web app of another origin uses the API (preflight, then the answer), as --cors-origin allows', async () => {
+    const d = confident()[2];
+    const ctx = await browser.newContext();
+    const page = await ctx.newPage();
+    page.setDefaultTimeout(TIMEOUT);
+    const log = await watch(page);
+    await page.goto(`${host.origin}/plain.html`);
+    // The default, '*': any origin.
+    assert.deepEqual(await fetchPredict(page, origin, d.strokes), { ok: true, text: String(d.label) });
+    // A list with the host: answered; a list without it: the browser blocks the read.
+    const allowing = await startServe(['--cors-origin', `https://elsewhere.example,${host.origin}`]);
+    const other = await startServe(['--cors-origin', 'https://elsewhere.example']);
+    try {
+      assert.deepEqual(await fetchPredict(page, allowing.origin, d.strokes), { ok: true, text: String(d.label) });
+      assert.deepEqual(await fetchPredict(page, other.origin, d.strokes), { ok: false, error: 'TypeError' });
+    } finally {
+      await stop(allowing.child);
+      await stop(other.child);
+    }
+    await log.check([/has been blocked by CORS policy|Failed to load resource/]);
     await ctx.close();
   });
 
