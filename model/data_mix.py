@@ -44,9 +44,23 @@ STROKE_POOLS = ("mnist_trace", "uji", "letters", "synth")
 NO_AUGMENT, IMAGE_AUGMENT, MNIST_AUGMENT = 0, 1, 2
 
 
+def resample_stroke(s, gap):
+    """The points a pointer moving at a steady speed would report every `gap` units of path
+    (first and last kept): a slow pointer's polyline, which cuts corners. Decimating the points
+    instead would turn a traced 7 or a box of 3-5 vertices into one straight line, a 1."""
+    if len(s) < 2:
+        return s
+    seg = np.sqrt(((s[1:] - s[:-1]) ** 2).sum(1))
+    d = np.r_[0.0, np.cumsum(seg)]
+    if d[-1] <= gap:
+        return s[[0, -1]]
+    t = np.r_[np.arange(0.0, d[-1], gap), d[-1]]
+    return np.stack([np.interp(t, d, s[:, 0]), np.interp(t, d, s[:, 1])], 1).astype(np.float32)
+
+
 def vary_strokes(strokes, rng, geometric=True):
-    """A new hand for the same drawing: point density down to a point every few samples (a slow
-    pointer: polylines with corners), slant +-20 deg, rotation +-8 deg, aspect 0.75-1.3 (unless
+    """A new hand for the same drawing: as sampled by a fast or a slow pointer (down to a point
+    every quarter of the drawing's size: polylines with corners), slant +-20 deg, rotation +-8 deg, aspect 0.75-1.3 (unless
     not `geometric`: the synthetic shapes keep their angles, so a flat line never turns into a
     1), mouse jitter, and coordinates rounded to the pixels of a canvas where the drawing is
     40-250 px tall."""
@@ -63,12 +77,11 @@ def vary_strokes(strokes, rng, geometric=True):
         A = np.eye(2)
     px = rng.uniform(40, 250) / size  # canvas pixels per unit
     jitter = rng.choice([0.0, 0.0, 0.004, 0.01, 0.02]) * size
-    step = int(rng.choice([1, 1, 1, 2, 3, 4, 6]))
+    gap = float(rng.choice([0.0, 0.0, 0.0, 0.05, 0.1, 0.15, 0.25])) * size
     out = []
     for s in strokes:
-        if step > 1 and len(s) > 2:
-            keep = np.unique(np.r_[np.arange(0, len(s), step), len(s) - 1])
-            s = s[keep]
+        if gap > 0:
+            s = resample_stroke(s, gap)
         q = (s - c) @ A.T
         if jitter > 0:
             q = q + rng.normal(0, jitter, q.shape)
@@ -140,7 +153,7 @@ def image_pool(images, exact=False):
 
 
 class Mixture:
-    def __init__(self, mnist_dir, smoke=False, cache_dir=None, log=print):
+    def __init__(self, mnist_dir, smoke=False, cache_dir=None, log=print, mix=None):
         t0 = time.time()
         d = mnist.load_or_exit(mnist_dir)
         tr_idx, va_idx = mnist.split_indices()
@@ -173,6 +186,10 @@ class Mixture:
         let = hw.letters_split("train")
         self.strokes["letters"] = ([s for s, _ in let], np.full(len(let), NOT_A_DIGIT))
         self.mix = dict(EPOCH_MIX)
+        for name, n in (mix or {}).items():
+            if name not in self.mix:
+                raise ValueError(f"--mix: unknown pool {name!r} (pools: {', '.join(self.mix)})")
+            self.mix[name] = int(n)
         if smoke:
             self.mix = {k: max(64, v // 100) for k, v in self.mix.items()}
         log("mixture pools: " + ", ".join(

@@ -186,11 +186,12 @@ def synthetic_strokes(rng, n):
             xs = np.linspace(-r, r, m)
             ys = np.where(np.arange(m) % 2 == 0, -1, 1) * r * rng.uniform(0.2, 0.6)
             s = [_poly(np.stack([xs, ys], 1) + c)]
-        elif kind == "hatch":  # several parallel strokes
-            m = rng.integers(3, 7)
+        elif kind == "hatch":  # several parallel strokes, far enough apart to stay apart: packed
+            # closer (0.3 of their length) they merge into one thick slanted bar, a thick 1
+            m = rng.integers(3, 6)
             a = rng.uniform(0, math.pi)
             d = np.array([math.cos(a), math.sin(a)]) * r
-            nrm = np.array([-d[1], d[0]]) / r * r * 0.3
+            nrm = np.array([-d[1], d[0]]) * rng.uniform(0.6, 0.9)
             s = [_poly([c - d + nrm * (i - m / 2), c + d + nrm * (i - m / 2)]) for i in range(m)]
         elif kind == "box":
             w, h = r, r * rng.uniform(0.5, 1.5)
@@ -236,19 +237,23 @@ def synthetic_images(rng, n):
     out = []
     for k in range(n):
         kind = k % 5
-        h, w = rng.integers(20, 64, 2)
+        h = rng.integers(20, 64)
+        # gradients in near-square images only: a long thin image makes a thin wedge, a 1 or a 7
+        w = int(h * rng.uniform(0.8, 1.25)) if kind == 2 else rng.integers(20, 64)
         paper = rng.uniform(180, 255)
         im = np.full((h, w), paper, np.float32)
         yy, xx = np.mgrid[:h, :w]
-        if kind == 0:  # a speck: a few dark pixels
-            for _ in range(rng.integers(1, 4)):
-                y, x = rng.integers(0, h - 2), rng.integers(0, w - 2)
-                im[y:y + rng.integers(1, 3), x:x + rng.integers(1, 3)] = rng.uniform(0, 80)
+        if kind == 0:  # specks: 2-4 square dark dots apart. Scaled up to the digit box, one
+            # 1x2-pixel speck is a thick bar, i.e. a thick 1 (MNIST's thick 1s were refused)
+            size = rng.integers(1, 3)
+            for _ in range(rng.integers(2, 5)):
+                y, x = rng.integers(0, h - size), rng.integers(0, w - size)
+                im[y:y + size, x:x + size] = rng.uniform(0, 80)
         elif kind == 1:  # a blob
             cy, cx, r = rng.uniform(0.3, 0.7) * h, rng.uniform(0.3, 0.7) * w, rng.uniform(2, 8)
             im[(yy - cy) ** 2 + (xx - cx) ** 2 < r * r] = rng.uniform(0, 80)
-        elif kind == 2:  # a gradient
-            a = rng.uniform(0, 2 * math.pi)
+        elif kind == 2:  # a gradient, diagonal: along an axis, its darkest band is a bar, a 1
+            a = rng.uniform(math.pi / 6, math.pi / 3) + rng.integers(0, 4) * math.pi / 2
             g = (xx * math.cos(a) + yy * math.sin(a))
             g = (g - g.min()) / max(1e-6, g.max() - g.min())
             im = paper * (1 - g * rng.uniform(0.5, 1.0))

@@ -301,6 +301,8 @@ def parse_args(argv=None):
     ap.add_argument("--schedule", default="onecycle", choices=["onecycle", "plateau"])
     ap.add_argument("--patience", type=int, default=8, help="early stopping: epochs without a "
                     "new best validation loss (one-cycle: counted in the second half only)")
+    ap.add_argument("--mix", default="", help="samples per epoch of some pools, e.g. "
+                    "'cvl=20000,mnist=32000' (default data_mix.EPOCH_MIX)")
     ap.add_argument("--no-augment", action="store_true")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--threads", type=int, default=1, help="torch threads; 1 is much faster "
@@ -338,8 +340,9 @@ def train(args):
     np.random.seed(args.seed)
     torch.use_deterministic_algorithms(True, warn_only=True)
 
+    pools = dict(kv.split("=") for kv in args.mix.split(",")) if args.mix else {}
     mix = data_mix.Mixture(args.data, smoke=args.smoke, cache_dir=ckdir,
-                           log=lambda m: print(m, flush=True))
+                           log=lambda m: print(m, flush=True), mix=pools)
     val_sets = data_mix.eval_sets("val", args.data, smoke=args.smoke)
     epoch_size = sum(mix.mix.values())
     print("validation (held-out writers): " +

@@ -83,9 +83,9 @@ TEST(Handwriting, UnseenPenWritersAreRead) {
     const Tally t = Read(r.get(), uji);
     std::printf("%s: UJI unseen writers: %d of %d right (%.1f%%), %d refused\n", BackendName(kind),
                 t.correct, t.count, 100.0 * t.correct / t.count, t.refused());
-    // The card: 192 of 200 (96.0%, the same as the MNIST-only model); the target is 98.5%.
-    EXPECT_GE(t.correct, 189);
-    EXPECT_LE(t.refused(), 4);
+    // The card: 197 of 200 (98.5%, the target; the MNIST-only model read 96.0%), none refused.
+    EXPECT_GE(t.correct, 197);
+    EXPECT_LE(t.refused(), 2);
   }
 }
 
@@ -240,7 +240,7 @@ TEST(Handwriting, CvlScansMatchTheCard) {
                 100 * j["accuracy"].get<double>(), errors, recorded_errors);
     // Float rounding in the twin can tip a borderline scan either way.
     EXPECT_LE(std::abs(errors - recorded_errors), 5);
-    EXPECT_GE(j["accuracy"].get<double>(), 0.97);
+    EXPECT_GE(j["accuracy"].get<double>(), 0.98);
   }
 }
 
