@@ -12,10 +12,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "gradcam.h"
+#include "digits/file.h"
+#include "digits/gradcam.h"
 #include "kernels.h"
 #include "mnist.h"
-#include "recognizer.h"
+#include "digits/recognizer.h"
 #include "segment.h"
 
 #include "../tests/adversarial_drawings.h"

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "preprocess.h"
+#include "digits/preprocess.h"
 
 namespace digits::test {
 

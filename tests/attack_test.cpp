@@ -32,7 +32,7 @@
 #include "adversarial_drawings.h"
 #include "image_io.h"
 #include "server_process.h"
-#include "test_util.h"
+#include "fixtures.h"
 
 // AddressSanitizer's allocator keeps freed memory in quarantine and ignores malloc_trim: the
 // memory check means something only without it.

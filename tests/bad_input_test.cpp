@@ -9,8 +9,9 @@
 #include <limits>
 
 #include "image_io.h"
-#include "recognizer.h"
-#include "test_util.h"
+#include "digits/file.h"
+#include "digits/recognizer.h"
+#include "fixtures.h"
 
 namespace digits {
 namespace {
@@ -104,7 +105,7 @@ TEST_F(BadInput, Images) {
     bool empty;
   } cases[] = {
       {"0x0", {one.data(), 0, 0, 1}, "it has no pixels", false},
-      {"20000x20000", {one.data(), 20000, 20000, 1}, "larger than the limit", false},
+      {"20000x20000", {one.data(), 20000, 20000, 1}, "beyond the limit (8192 per side", false},
       {"5 channels", {one.data(), 1, 1, 5}, "5 channels", false},
       {"null data", {nullptr, 4, 4, 1}, "no pixel data", false},
       {"1x1", {one.data(), 1, 1, 1}, nullptr, true},  // one pixel is all border: no contrast

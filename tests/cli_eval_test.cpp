@@ -6,7 +6,7 @@
 #include <fstream>
 #include <string>
 
-#include "test_util.h"
+#include "fixtures.h"
 
 namespace digits {
 namespace {

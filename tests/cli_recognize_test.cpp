@@ -9,7 +9,7 @@
 
 #include "image_io.h"
 #include "mnist.h"
-#include "test_util.h"
+#include "fixtures.h"
 
 namespace digits {
 namespace {

@@ -5,9 +5,9 @@
 #include <cmath>
 #include <fstream>
 
-#include "backend.h"
-#include "gradcam.h"
-#include "test_util.h"
+#include "digits/backend.h"
+#include "digits/gradcam.h"
+#include "fixtures.h"
 
 namespace digits {
 namespace {
@@ -39,8 +39,7 @@ TEST_P(Golden, BackendsMatchPyTorchLogits) {
   ASSERT_GE(golden["cases"].size(), 3u);
 
   std::vector<std::vector<std::vector<float>>> logits_by_backend;
-  for (BackendKind kind : {BackendKind::kBuiltin, BackendKind::kXnnpack}) {
-    if (!BackendAvailable(kind)) continue;
+  for (BackendKind kind : test::AvailableBackends()) {
     std::unique_ptr<Backend> backend;
     const Status created = CreateBackend(net, kind, &backend);
     ASSERT_TRUE(created.ok()) << created.message();
@@ -75,8 +74,7 @@ TEST_P(Golden, GradCamMatchesPyTorch) {
   Network net;
   ASSERT_TRUE(LoadNetworkFile(ModelPath(golden), &net).ok());
   int checked = 0;
-  for (BackendKind kind : {BackendKind::kBuiltin, BackendKind::kXnnpack}) {
-    if (!BackendAvailable(kind)) continue;
+  for (BackendKind kind : test::AvailableBackends()) {
     std::unique_ptr<Backend> backend;
     ASSERT_TRUE(CreateBackend(net, kind, &backend).ok());
     for (const json& c : golden["cases"]) {

@@ -7,8 +7,8 @@
 
 #include <fstream>
 
-#include "recognizer.h"
-#include "test_util.h"
+#include "digits/recognizer.h"
+#include "fixtures.h"
 
 namespace digits {
 namespace {
@@ -31,7 +31,7 @@ std::vector<Sample> LoadSamples(const std::string& name) {
     sample.label =
         s.contains("char") ? s["char"].get<std::string>() : std::to_string(s["label"].get<int>());
     sample.writer = s["writer"].get<int>();
-    sample.strokes = test::StrokesFromJson(s["strokes"]);
+    sample.strokes = test::FixtureStrokes(s["strokes"]);
     out.push_back(std::move(sample));
   }
   return out;

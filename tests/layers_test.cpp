@@ -7,8 +7,9 @@
 #include <cmath>
 #include <limits>
 
-#include "backend.h"
-#include "test_util.h"
+#include "digits/backend.h"
+#include "model_files.h"
+#include "fixtures.h"
 
 namespace digits {
 namespace {
@@ -179,7 +180,8 @@ TEST(Layers, Conv2dMatchesReferenceOnRandomShapes) {
   }
 }
 
-TEST(Layers, Conv3x3WinogradShapesMatchReference) {
+TEST(Layers, Conv3x3ShapesMatchReference) {
+  // Through the backends, with the algorithm each picks (tests/conv_test.cpp selects each one).
   std::mt19937 rng(7);
   const int shapes[][4] = {{8, 8, 5, 5},   {16, 16, 14, 14}, {32, 20, 14, 14}, {48, 64, 7, 7},
                            {64, 80, 7, 7}, {4, 19, 6, 9},    {12, 3, 1, 1},    {8, 13, 2, 3}};
@@ -191,8 +193,8 @@ TEST(Layers, Conv3x3WinogradShapesMatchReference) {
     const json spec = {{"type", "conv2d"},     {"name", "conv"},   {"in_channels", cin},
                        {"out_channels", cout}, {"kernel", {3, 3}}, {"stride", {1, 1}},
                        {"padding", {1, 1}}};
-    const std::string what = "winograd conv " + std::to_string(cin) + "x" + std::to_string(h) +
-                             "x" + std::to_string(w) + " -> " + std::to_string(cout);
+    const std::string what = "3x3 conv " + std::to_string(cin) + "x" + std::to_string(h) + "x" +
+                             std::to_string(w) + " -> " + std::to_string(cout);
     CheckLayer(spec, {{"conv.weight", {cout, cin, 3, 3}, weight}, {"conv.bias", {cout}, bias}}, in,
                RefConv(in, weight, bias, cout, 3, 3, 1, 1, 1, 1), &rng, what);
     if (HasFatalFailure()) return;
@@ -236,6 +238,59 @@ TEST(Layers, GlobalAvgPoolMatchesReference) {
     CheckLayer({{"type", "global_avg_pool"}}, {}, in, RefGlobalAvgPool(in), &rng,
                "gap " + std::to_string(trial));
     if (HasFatalFailure()) return;
+  }
+}
+
+// PyTorch flattens CHW; the core's activations are HWC, so the dense layer that consumes a flatten
+// has its columns permuted at load. The flatten need not come right before the dense: the exporter
+// writes Flatten -> ReLU -> Linear as [flatten, relu, dense], and a second flatten changes nothing.
+TEST(Layers, DenseAfterFlattenSeesPyTorchOrderWhateverLiesBetween) {
+  std::mt19937 rng(5);
+  const int cin = 2, cout = 3, h = 4, w = 5, n = cout * h * w;
+  const Tensor in = RandomTensor(cin, h, w, &rng);
+  const std::vector<float> conv_w = test::RandomValues(cout * cin * 9, &rng, 0.5f);
+  const std::vector<float> conv_b = test::RandomValues(cout, &rng);
+  const std::vector<float> fc_w = test::RandomValues(4 * n, &rng), fc_b = test::RandomValues(4, &rng);
+  const Tensor conv_out = RefConv(in, conv_w, conv_b, cout, 3, 3, 1, 1, 1, 1);
+  const json conv = {{"type", "conv2d"},     {"name", "conv"},   {"in_channels", cin},
+                     {"out_channels", cout}, {"kernel", {3, 3}}, {"padding", {1, 1}}};
+  const json flatten = {{"type", "flatten"}}, relu = {{"type", "relu"}};
+  const json dense = {{"type", "dense"}, {"name", "fc"}, {"in_features", n}, {"out_features", 4}};
+  struct Case {
+    const char* name;
+    json layers;
+    std::vector<float> expected;
+  };
+  const std::vector<Case> cases = {
+      {"conv, flatten, relu, dense", {conv, flatten, relu, dense},
+       RefDense(RefRelu(conv_out), fc_w, fc_b)},
+      {"conv, flatten, flatten, dense", {conv, flatten, flatten, dense},
+       RefDense(conv_out, fc_w, fc_b)},
+      {"conv, relu, flatten, relu, flatten, dense", {conv, relu, flatten, relu, flatten, dense},
+       RefDense(RefRelu(conv_out), fc_w, fc_b)},
+  };
+  for (const Case& c : cases) {
+    const json arch = {
+        {"input", {{"channels", cin}, {"height", h}, {"width", w}, {"mean", 0.0}, {"std", 1.0}}},
+        {"labels", {"a", "b", "c", "d"}},
+        {"layers", c.layers},
+        {"gradcam_layer", 0}};
+    const std::vector<uint8_t> bytes = test::MakeModelFile(
+        arch, {{"conv.weight", {cout, cin, 3, 3}, conv_w},
+               {"conv.bias", {cout}, conv_b},
+               {"fc.weight", {4, n}, fc_w},
+               {"fc.bias", {4}, fc_b}});
+    Network net;
+    const Status load = LoadNetwork(bytes.data(), bytes.size(), &net);
+    ASSERT_TRUE(load.ok()) << c.name << ": " << load.message();
+    const std::vector<float> pixels = ChwToHwc(in);
+    for (BackendKind kind : test::AvailableBackends()) {
+      std::unique_ptr<Backend> backend;
+      ASSERT_TRUE(CreateBackend(net, kind, &backend).ok());
+      ForwardOutput out;
+      ASSERT_TRUE(backend->Forward(pixels.data(), false, &out).ok());
+      ExpectNear(out.logits, c.expected, std::string(c.name) + " [" + BackendName(kind) + "]");
+    }
   }
 }
 

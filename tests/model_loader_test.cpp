@@ -5,8 +5,8 @@
 
 #include <gtest/gtest.h>
 
-#include "network.h"
-#include "test_util.h"
+#include "digits/network.h"
+#include "model_files.h"
 
 namespace digits {
 namespace {
@@ -302,6 +302,23 @@ TEST(ModelLoader, RefusesInconsistentArchitecture) {
   arch = SmallArchitecture();
   arch["layers"].erase(3);  // no flatten before dense
   ExpectLoadError(MakeModelFile(arch, SmallTensors()), "not flat (add a flatten layer)");
+
+  // Between a flatten and its dense only order-keeping layers (relu, flatten) may stand: a pooling
+  // there would pool PyTorch's CHW vector, which the core does not hold.
+  arch = SmallArchitecture();
+  arch["layers"].insert(arch["layers"].begin() + 4,
+                        json{{"type", "maxpool2d"}, {"kernel", {1, 1}}});
+  ExpectLoadError(MakeModelFile(arch, SmallTensors()),
+                  "layer 4 (maxpool2d) follows a flatten: only relu, flatten and dense may");
+  // A flattened spatial map that reaches the logits without a dense would come out in HWC order.
+  arch = SmallArchitecture();
+  arch["layers"] = json::parse(R"([{"type": "conv2d", "name": "c1", "in_channels": 1,
+      "out_channels": 2, "kernel": [8, 7]}, {"type": "flatten"}])");
+  arch["labels"] = {"a", "b", "c", "d"};
+  arch["gradcam_layer"] = 0;
+  ExpectLoadError(
+      MakeModelFile(arch, {{"c1.weight", {2, 1, 8, 7}, Iota(112)}, {"c1.bias", {2}, {0, 0}}}),
+      "the logits come from a flatten of a 1x2x2 map with no dense after it");
 
   arch = SmallArchitecture();
   arch["layers"][0]["kernel"] = {11, 11};

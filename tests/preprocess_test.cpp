@@ -4,8 +4,8 @@
 #include <cmath>
 
 #include "mnist.h"
-#include "preprocess.h"
-#include "test_util.h"
+#include "digits/preprocess.h"
+#include "fixtures.h"
 
 namespace digits {
 namespace {
@@ -269,7 +269,7 @@ TEST(Preprocess, TheTrainingTwinComputesTheSamePixels) {
   for (const auto& c : doc["strokes"]) {
     const std::string name = c["name"].get<std::string>();
     Preprocessed pre;
-    ASSERT_TRUE(PreprocessStrokes(test::StrokesFromJson(c["strokes"]), {}, &pre).ok()) << name;
+    ASSERT_TRUE(PreprocessStrokes(test::FixtureStrokes(c["strokes"]), {}, &pre).ok()) << name;
     expect_pixels(name, pre, c);
   }
   for (const auto& c : doc["images"]) {

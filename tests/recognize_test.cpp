@@ -6,9 +6,9 @@
 #include <cmath>
 #include <random>
 
-#include "recognizer.h"
+#include "digits/recognizer.h"
 #include "segment.h"
-#include "test_util.h"
+#include "fixtures.h"
 
 namespace digits {
 namespace {

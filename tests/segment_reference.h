@@ -10,7 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "preprocess.h"
+#include "digits/preprocess.h"
 #include "segment.h"
 
 namespace digits::reference {

@@ -9,7 +9,7 @@
 #include "adversarial_drawings.h"
 #include "segment.h"
 #include "segment_reference.h"
-#include "test_util.h"
+#include "fixtures.h"
 
 namespace digits {
 namespace {

@@ -14,9 +14,9 @@
 
 #include "image_io.h"
 #include "mnist.h"
-#include "server.h"
+#include "predict_service.h"
 #include "server_process.h"
-#include "test_util.h"
+#include "fixtures.h"
 
 namespace digits {
 namespace {

@@ -155,7 +155,7 @@ function render() {
   el.heat.classList.toggle('off', !state.gradcam);
   drawHeatmap(el.heat, surface, r && state.gradcam ? r.digits : null);
   drawInput(el.input28, digit ? digit.input : null);
-  drawHeatGrid(el.cam28, cam ? cam.heatmap : null);
+  drawHeatGrid(el.cam28, cam ? cam.map : null);
   if (r && state.gradcam && cam) {
     const own = cam.class === digit.digit;
     el.camCaption.textContent = own
@@ -347,6 +347,7 @@ async function start() {
   const reason = unsupportedReason();
   if (reason) throw new DigitsError(reason, { code: 'unsupported' });
   state.recognizer = await createRecognizer({ modelUrl: modelUrl() });
+  surface.limits = state.recognizer.info.limits;
   document.documentElement.dataset.state = 'ready';
   performance.mark('digits-ready');
   update(!surface.isEmpty);

@@ -1,4 +1,4 @@
-// Embind bindings: the core's Recognizer as a JS class. Inputs arrive as whole typed arrays (all
+// Embind bindings: the library's Recognizer as a JS class. Inputs arrive as whole typed arrays (all
 // points of a drawing in one Float32Array) and results leave as plain JS objects holding
 // typed-array copies: no per-point calls across the boundary. Nothing throws across it either: a
 // failure comes back as {error: "..."} (or from error() after construction) and web/digits.js
@@ -7,14 +7,14 @@
 //   new Recognizer(modelBytes: Uint8Array)
 //   .error(): string                       "" when the model loaded
 //   .info(): {parameters, macs, inputSize, classes, labels, unsureThreshold, notADigitClass,
-//             notADigitThreshold, backend}
+//             notADigitThreshold, backend, limits: {strokes, pointsPerStroke, points, coordinate,
+//             imageSide, imagePixels}}   (limits: digits/limits.h)
 //   .recognize(points: Float32Array [x0, y0, x1, y1, ...], strokeLengths: Uint32Array,
 //              options: {mode: "digit" | "number", gradcam: bool, gradcamClass: int})
 //   .recognizeImage(pixels: Uint8Array, width, height, channels, options)
 //   .classify(pixels: Float32Array)        an already MNIST-like input
-// recognize/recognizeImage return {empty, text, digits: [{digit, label, probabilities,
-// not_a_digit, unsure, box: [x0, y0, x1, y1], map: {scale, offsetX, offsetY}, input: Float32Array,
-// strokes: Int32Array, gradcam: null | {class, width, height, map, heatmap}}]}.
+// recognize/recognizeImage return the result object of core/RESULT_FORMAT.md, written by the
+// library's WriteRecognition (digits/result.h), as every front end's is.
 #include <emscripten/bind.h>
 #include <emscripten/val.h>
 
@@ -22,7 +22,9 @@
 #include <string>
 #include <vector>
 
-#include "recognizer.h"
+#include "digits/limits.h"
+#include "digits/recognizer.h"
+#include "digits/result.h"
 
 namespace digits {
 namespace {
@@ -74,6 +76,46 @@ Status ParseOptions(const val& options, RecognizeOptions* out) {
   return Status::Ok();
 }
 
+// Builds the JS object WriteRecognition describes; arrays of numbers become typed arrays.
+class JsResultWriter : public ResultWriter {
+ public:
+  val document() const { return document_; }
+
+  void BeginObject(const char* key) override { Open(key, val::object()); }
+  void EndObject() override { open_.pop_back(); }
+  void BeginArray(const char* key) override { Open(key, val::array()); }
+  void EndArray() override { open_.pop_back(); }
+  void Null(const char* key) override { Put(key, val::null()); }
+  void Bool(const char* key, bool value) override { Put(key, val(value)); }
+  void Int(const char* key, int value) override { Put(key, val(value)); }
+  void Float(const char* key, float value) override { Put(key, val(value)); }
+  void String(const char* key, const std::string& value) override { Put(key, val(value)); }
+  void Floats(const char* key, const std::vector<float>& values) override {
+    Put(key, TypedCopy("Float32Array", values));
+  }
+  void Ints(const char* key, const std::vector<int>& values) override {
+    Put(key, TypedCopy("Int32Array", values));
+  }
+
+ private:
+  void Put(const char* key, const val& value) {
+    if (open_.empty()) {
+      document_ = value;
+    } else if (key == nullptr) {
+      open_.back().call<void>("push", value);
+    } else {
+      open_.back().set(key, value);
+    }
+  }
+  void Open(const char* key, const val& empty) {
+    Put(key, empty);
+    open_.push_back(empty);
+  }
+
+  val document_ = val::null();
+  std::vector<val> open_;  // the objects and arrays being filled, innermost last
+};
+
 class WasmRecognizer {
  public:
   explicit WasmRecognizer(const val& model) {
@@ -98,6 +140,14 @@ class WasmRecognizer {
     out.set("notADigitClass", net.not_a_digit_class);
     out.set("notADigitThreshold", net.not_a_digit_threshold);
     out.set("backend", std::string(BackendName(recognizer_->backend())));
+    val limits = val::object();
+    limits.set("strokes", kMaxStrokes);
+    limits.set("pointsPerStroke", kMaxPointsPerStroke);
+    limits.set("points", kMaxPoints);
+    limits.set("coordinate", kMaxCoordinate);
+    limits.set("imageSide", kMaxImageSide);
+    limits.set("imagePixels", kMaxImagePixels);
+    out.set("limits", limits);
     return out;
   }
 
@@ -109,13 +159,8 @@ class WasmRecognizer {
     const size_t n_points = points["length"].as<size_t>();
     const size_t n_strokes = stroke_lengths["length"].as<size_t>();
     // Limits first, so an absurd drawing is refused before it is copied.
-    if (n_strokes > static_cast<size_t>(kMaxStrokes)) {
-      return ErrorObject(
-          Status::Errorf("too many strokes: %zu (at most %d)", n_strokes, kMaxStrokes));
-    }
-    if (n_points > 2 * static_cast<size_t>(kMaxPoints)) {
-      return ErrorObject(Status::Errorf("too many points in the drawing (at most %d)", kMaxPoints));
-    }
+    s = CheckDrawingSize(n_strokes, n_points / 2);
+    if (!s.ok()) return ErrorObject(s);
     const std::vector<float> xy = emscripten::convertJSArrayToNumberVector<float>(points);
     const std::vector<uint32_t> lengths =
         emscripten::convertJSArrayToNumberVector<uint32_t>(stroke_lengths);
@@ -145,10 +190,10 @@ class WasmRecognizer {
     RecognizeOptions o;
     Status s = ParseOptions(options, &o);
     if (!s.ok()) return ErrorObject(s);
-    if (width < 1 || height < 1 || width > kMaxImageSide || height > kMaxImageSide ||
-        static_cast<int64_t>(width) * height > kMaxImagePixels || channels < 1 || channels > 4) {
-      return ErrorObject(
-          Status::Errorf("image is %dx%d with %d channels: out of range", width, height, channels));
+    s = CheckImageSize(width, height);
+    if (!s.ok()) return ErrorObject(s);
+    if (channels < 1 || channels > 4) {
+      return ErrorObject(Status::Errorf("image has %d channels (1 to 4 expected)", channels));
     }
     const size_t expected = static_cast<size_t>(width) * height * channels;
     if (pixels["length"].as<size_t>() != expected) {
@@ -180,43 +225,9 @@ class WasmRecognizer {
 
  private:
   val ToJs(const Recognition& result) const {
-    const Network& net = recognizer_->network();
-    val digits = val::array();
-    for (const DigitResult& d : result.digits) {
-      val digit = val::object();
-      digit.set("digit", d.prediction.digit);
-      digit.set("label", net.labels[d.prediction.digit]);
-      digit.set("probabilities", TypedCopy("Float32Array", d.prediction.probabilities));
-      digit.set("not_a_digit", d.prediction.not_a_digit);
-      digit.set("unsure", d.prediction.unsure);
-      val box = val::array();
-      for (float v : {d.box.x0, d.box.y0, d.box.x1, d.box.y1}) box.call<void>("push", v);
-      digit.set("box", box);
-      val map = val::object();
-      map.set("scale", d.map.scale);
-      map.set("offsetX", d.map.offset_x);
-      map.set("offsetY", d.map.offset_y);
-      digit.set("map", map);
-      digit.set("input", TypedCopy("Float32Array", d.input));
-      digit.set("strokes", TypedCopy("Int32Array", d.strokes));
-      if (d.gradcam.map.empty()) {
-        digit.set("gradcam", val::null());
-      } else {
-        val cam = val::object();
-        cam.set("class", d.gradcam.target_class);
-        cam.set("width", d.gradcam.width);
-        cam.set("height", d.gradcam.height);
-        cam.set("map", TypedCopy("Float32Array", d.gradcam.map));
-        cam.set("heatmap", TypedCopy("Float32Array", UpsampleGradCam(d.gradcam, net.input.height)));
-        digit.set("gradcam", cam);
-      }
-      digits.call<void>("push", digit);
-    }
-    val out = val::object();
-    out.set("empty", result.empty);
-    out.set("text", result.text);
-    out.set("digits", digits);
-    return out;
+    JsResultWriter writer;
+    WriteRecognition(result, recognizer_->network(), &writer);
+    return writer.document();
   }
 
   Status status_;

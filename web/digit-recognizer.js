@@ -251,6 +251,7 @@ export class DigitRecognizerElement extends HTMLElement {
         onFrame: (reason) => this.#update(reason.ended),
         onStrokeStart: () => { this.#surface.ink = this.#ink(); },
       });
+      if (this.#recognizer) this.#surface.limits = this.#recognizer.info.limits;
       if (this.#strokes.length) this.#surface.setStrokes(this.#strokes);
       this.#strokes = [];
     }
@@ -314,6 +315,7 @@ export class DigitRecognizerElement extends HTMLElement {
       if (token !== this.#token) return;
       this.#loading = false;
       this.#recognizer = recognizer;
+      if (this.#surface) this.#surface.limits = recognizer.info.limits;
       this.#setState('ready');
       this.#applyAttributes();
       this.#resolveReady();

@@ -23,23 +23,23 @@ export interface RecognizeOptions {
   gradcamClass?: number | null;
 }
 
-/** Canvas (or image) coordinates -> model grid: u = scale * x + offsetX, v = scale * y + offsetY. */
+// The result object: the same fields, with the same names, as every other front end's (the CLI's
+// --json, POST /predict). Its one description is core/RESULT_FORMAT.md.
+
+/** Canvas (or image) coordinates -> model grid: u = scale * x + offset_x, v = scale * y + offset_y. */
 export interface InputMap {
   scale: number;
-  offsetX: number;
-  offsetY: number;
+  offset_x: number;
+  offset_y: number;
 }
 
 export interface GradCam {
   /** The class explained. */
   class: number;
-  /** Size of the raw map (the last conv layer's grid). */
-  width: number;
-  height: number;
-  /** The raw map, width x height, in [0, 1]. */
+  /** The map's side: the input grid's (inputSize). */
+  size: number;
+  /** size x size values in [0, 1], row-major, over `input`. */
   map: Float32Array;
-  /** The map upsampled to the input grid (inputSize x inputSize), in [0, 1]. */
-  heatmap: Float32Array;
 }
 
 export interface DigitResult {
@@ -47,29 +47,42 @@ export interface DigitResult {
   digit: number;
   /** Its label ("0".."9"). */
   label: string;
-  /** Softmax probabilities, one per class (info().labels); the last is "not a digit". */
-  probabilities: Float32Array;
   /** It does not look like a digit (a letter, a scribble, a shape): the "not a digit" class's
    * probability reached the model's threshold. `text` shows "?" for it. */
   not_a_digit: boolean;
   /** A digit, but its probability is below the model's unsure threshold. */
   unsure: boolean;
+  /** Softmax probabilities, one per class (info().labels); the last is "not a digit". */
+  probabilities: Float32Array;
+  /** The network's outputs before the softmax. */
+  logits: Float32Array;
   /** The digit's ink: [x0, y0, x1, y1] in canvas (or image) coordinates. */
-  box: [number, number, number, number];
-  map: InputMap;
+  box: Float32Array;
+  /** Indices of this digit's strokes (empty for an image). */
+  strokes: Int32Array;
+  input_map: InputMap;
   /** What the model saw: inputSize x inputSize pixels in [0, 1], 0 = background. */
   input: Float32Array;
-  /** Indices of this digit's strokes (strokes input only). */
-  strokes: Int32Array;
   gradcam: GradCam | null;
 }
 
 export interface Recognition {
-  /** Nothing drawn / no ink: `digits` is empty. */
-  empty: boolean;
   /** The digits' labels, left to right; "?" for what is not a digit. */
   text: string;
+  /** Nothing drawn / no ink: `digits` is empty. */
+  empty: boolean;
   digits: DigitResult[];
+}
+
+/** What the recognizer accepts (core/include/digits/limits.h); more is refused with an error. */
+export interface Limits {
+  strokes: number;
+  pointsPerStroke: number;
+  points: number;
+  /** Largest |x| or |y|. */
+  coordinate: number;
+  imageSide: number;
+  imagePixels: number;
 }
 
 export interface ModelInfo {
@@ -83,6 +96,7 @@ export interface ModelInfo {
   notADigitClass: number;
   notADigitThreshold: number;
   backend: string;
+  limits: Limits;
 }
 
 export interface Classification {

@@ -8,7 +8,7 @@
 //   import { createRecognizer } from './digits.js';
 //   const recognizer = await createRecognizer();             // ./digits.wasm, ./digits.safetensors
 //   const result = recognizer.recognize([[{x: 10, y: 10}, {x: 10, y: 90}]], {gradcam: true});
-//   result.text, result.digits[0].probabilities, result.digits[0].gradcam.heatmap
+//   result.text, result.digits[0].probabilities, result.digits[0].gradcam.map
 //   recognizer.delete();                                     // frees the wasm-side object
 
 /** Every failure of this module: `code` says which kind, `message` is meant for people. */

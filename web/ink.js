@@ -6,10 +6,6 @@
 // model input.
 
 const MIN_STEP = 0.4; // logical units: closer points are dropped
-// The core's limits (core/preprocess.h): more ink than this is ignored, never sent.
-const MAX_STROKES = 1000;
-const MAX_POINTS_PER_STROKE = 10000;
-const MAX_POINTS = 100000;
 
 export class InkSurface {
   /**
@@ -30,6 +26,10 @@ export class InkSurface {
     this.strokes = [];
     this.redoStack = [];
     this.image = null; // {bitmap, scale, offsetX, offsetY}: an uploaded picture instead of ink
+    // The recognizer's limits (its info().limits, defined once in core/include/digits/limits.h):
+    // ink beyond them is not recorded, rather than refused at recognition. Unbounded until the
+    // owner sets them from a loaded recognizer.
+    this.limits = { strokes: Infinity, pointsPerStroke: Infinity, points: Infinity };
     this.disabled = false;
     this._pointerId = null;
     this._rect = null;
@@ -189,7 +189,7 @@ export class InkSurface {
   _down(e) {
     if (this.disabled || this._pointerId !== null) return;
     if (e.pointerType === 'mouse' && e.button !== 0) return;
-    if (this.strokes.length >= MAX_STROKES || this.pointCount >= MAX_POINTS) return;
+    if (this.strokes.length >= this.limits.strokes || this.pointCount >= this.limits.points) return;
     e.preventDefault();
     this._pointerId = e.pointerId;
     try { this.canvas.setPointerCapture(e.pointerId); } catch { /* synthetic events */ }
@@ -209,7 +209,7 @@ export class InkSurface {
     const events = typeof e.getCoalescedEvents === 'function' ? e.getCoalescedEvents() : [];
     let added = false;
     for (const ev of events.length ? events : [e]) {
-      if (this._stroke.length >= MAX_POINTS_PER_STROKE || this._total >= MAX_POINTS) break;
+      if (!this._roomForPoint()) break;
       const p = this._point(ev);
       const last = this._stroke[this._stroke.length - 1];
       if (Math.abs(p.x - last.x) + Math.abs(p.y - last.y) < MIN_STEP) continue;
@@ -220,13 +220,17 @@ export class InkSurface {
     if (added) this._schedule({ drawing: true, changed: true });
   }
 
+  _roomForPoint() {
+    return this._stroke.length < this.limits.pointsPerStroke && this._total < this.limits.points;
+  }
+
   _up(e) {
     if (e.pointerId !== this._pointerId) return;
     if (e.type === 'pointerup') {
       const p = this._point(e);
       const last = this._stroke[this._stroke.length - 1];
       if (Math.abs(p.x - last.x) + Math.abs(p.y - last.y) >= MIN_STEP &&
-          this._stroke.length < MAX_POINTS_PER_STROKE && this._total < MAX_POINTS) {
+          this._roomForPoint()) {
         this._stroke.push(p);
       }
     }
@@ -305,12 +309,6 @@ const LUT = (() => {
   return lut;
 })();
 
-/** The color of heat t in [0, 1] as a CSS rgb() string (for legends). */
-export function heatColor(t) {
-  const i = 3 * Math.round(Math.min(1, Math.max(0, t)) * 255);
-  return `rgb(${LUT[i]}, ${LUT[i + 1]}, ${LUT[i + 2]})`;
-}
-
 let scratch = null;
 function scratchCanvas(n) {
   if (!scratch || scratch.width !== n) {
@@ -344,13 +342,13 @@ function heatImage(heat, n, opacity) {
 }
 
 /**
- * Draws each digit's Grad-CAM heatmap over the surface, through the inverse of the core's map
- * (grid u = scale * x + offsetX): the 28x28 grid spans x = (0 - offsetX) / scale ..
- * (28 - offsetX) / scale. In number mode each digit's map is drawn over its own strokes; the maps
+ * Draws each digit's Grad-CAM map over the surface, through the inverse of its input_map
+ * (grid u = scale * x + offset_x): the 28x28 grid spans x = (0 - offset_x) / scale ..
+ * (28 - offset_x) / scale. In number mode each digit's map is drawn over its own strokes; the maps
  * fade out at their edges, so neighbours blend instead of showing seams.
  * @param {HTMLCanvasElement} canvas  the overlay, same backing size as the surface
  * @param {InkSurface} surface
- * @param {Array} digits  result.digits
+ * @param {Array} digits  result.digits (core/RESULT_FORMAT.md)
  */
 export function drawHeatmap(canvas, surface, digits, { opacity = 0.78 } = {}) {
   if (canvas.width !== surface.canvas.width || canvas.height !== surface.canvas.height) {
@@ -367,15 +365,15 @@ export function drawHeatmap(canvas, surface, digits, { opacity = 0.78 } = {}) {
   const k = surface.pixelScale;
   for (const d of digits) {
     const cam = d.gradcam;
-    if (!cam || !cam.heatmap) continue;
-    const n = Math.round(Math.sqrt(cam.heatmap.length));
-    const { scale, offsetX, offsetY } = d.map;
+    if (!cam || !cam.map) continue;
+    const n = cam.size;
+    const { scale, offset_x: offsetX, offset_y: offsetY } = d.input_map;
     if (!(scale > 0)) continue;
     ctx.save();
     ctx.setTransform(k * src.s, 0, 0, k * src.s, k * src.x, k * src.y);
     ctx.imageSmoothingEnabled = true;
     ctx.imageSmoothingQuality = 'high';
-    ctx.drawImage(heatImage(cam.heatmap, n, opacity), -offsetX / scale, -offsetY / scale,
+    ctx.drawImage(heatImage(cam.map, n, opacity), -offsetX / scale, -offsetY / scale,
       n / scale, n / scale);
     ctx.restore();
   }

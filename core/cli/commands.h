@@ -5,7 +5,7 @@
 #include <memory>
 #include <string>
 
-#include "recognizer.h"
+#include "digits/recognizer.h"
 
 namespace digits::cli {
 

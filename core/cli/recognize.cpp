@@ -5,10 +5,11 @@
 #include <string>
 
 #include "commands.h"
+#include "digits/file.h"
 #include "image_io.h"
 #include "json_io.h"
 #include "overlay.h"
-#include "recognizer.h"
+#include "digits/recognizer.h"
 
 namespace digits::cli {
 namespace {
@@ -16,7 +17,7 @@ namespace {
 constexpr size_t kMaxStrokesFileBytes = 16u << 20;
 
 struct RecognizeArgs {
-  std::string model, strokes, image, gradcam_png, backend = "xnnpack";
+  std::string model, strokes, image, gradcam_png, backend = BackendName(DefaultBackend());
   bool number = false, json = false;
   int gradcam_class = -1;
 };
@@ -58,9 +59,7 @@ int RunRecognize(const RecognizeArgs& args) {
     if (!(s = WritePngFile(args.gradcam_png, overlay)).ok()) return fail(s);
   }
   if (args.json) {
-    const int gradcam_size = options.gradcam ? recognizer->network().input.height : 0;
-    std::printf("%s\n",
-                RecognitionToJson(result, recognizer->network(), gradcam_size).dump().c_str());
+    std::printf("%s\n", RecognitionToJson(result, recognizer->network()).dump().c_str());
   } else if (result.empty) {
     std::printf("nothing drawn\n");
   } else {
@@ -88,7 +87,7 @@ void AddRecognizeCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--gradcam", args->gradcam_png,
                   "Write the Grad-CAM heatmap over the input (PNG)");
   cmd->add_option("--class", args->gradcam_class, "Grad-CAM for this class (default: predicted)");
-  cmd->add_option("--backend", args->backend, "xnnpack or builtin")->capture_default_str();
+  cmd->add_option("--backend", args->backend, "xnnpack or builtin (default: the best this build has)")->capture_default_str();
   cmd->add_flag("--json", args->json, "Print one JSON object");
   cmd->callback([args, exit_code] { *exit_code = RunRecognize(*args); });
 }

@@ -13,13 +13,13 @@
 
 #include "commands.h"
 #include "http_server.h"
-#include "server.h"
+#include "predict_service.h"
 
 namespace digits::cli {
 namespace {
 
 struct ServeArgs {
-  std::string model, backend = "xnnpack", cors_origin = "*";
+  std::string model, backend = BackendName(DefaultBackend()), cors_origin = "*";
   HttpServerOptions http;
 };
 
@@ -114,7 +114,7 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
                   "Origins whose pages may use the API and embed the widget: '*', 'none' or a "
                   "comma-separated list (https://a.example,http://localhost:3000)")
       ->capture_default_str();
-  cmd->add_option("--backend", args->backend, "xnnpack or builtin")->capture_default_str();
+  cmd->add_option("--backend", args->backend, "xnnpack or builtin (default: the best this build has)")->capture_default_str();
   cmd->callback([args, exit_code] { *exit_code = RunServe(*args); });
 }
 

@@ -3,7 +3,7 @@
 #include <cstdint>
 
 #include "image_io.h"
-#include "preprocess.h"
+#include "digits/preprocess.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   digits::Image image;

@@ -4,8 +4,8 @@
 #include <memory>
 #include <vector>
 
-#include "backend.h"
-#include "network.h"
+#include "digits/backend.h"
+#include "digits/network.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   digits::Network net;

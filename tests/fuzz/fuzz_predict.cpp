@@ -7,7 +7,7 @@
 #include <memory>
 #include <string>
 
-#include "server.h"
+#include "predict_service.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static digits::PredictService* service = [] {

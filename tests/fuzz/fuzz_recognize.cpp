@@ -9,7 +9,7 @@
 #include <memory>
 #include <vector>
 
-#include "recognizer.h"
+#include "digits/recognizer.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static digits::Recognizer* recognizer = [] {

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "json_io.h"
-#include "preprocess.h"
+#include "digits/preprocess.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<digits::Stroke> strokes;

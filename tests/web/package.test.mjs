@@ -70,7 +70,7 @@ export async function run(): Promise<Recognition> {
   const r = await createRecognizer({ modelUrl: '/m.safetensors' });
   try { r.recognizeImage({ data: new Uint8Array(4), width: 1, height: 1 }); } catch (e) { if (e instanceof DigitsError) console.log(e.code); }
   const out = r.recognize([[{ x: 0, y: 0 }, [1, 2]]], { mode: 'digit', gradcam: true, gradcamClass: null });
-  const heat: Float32Array | undefined = out.digits[0]?.gradcam?.heatmap;
+  const heat: Float32Array | undefined = out.digits[0]?.gradcam?.map;
   console.log(heat, r.stats().memoryBytes);
   r.delete();
   return out;

@@ -236,7 +236,7 @@ describe('the page', () => {
 
     // Choose another class by its bar: the map is recomputed for that class.
     const other = (predicted + 3) % 10;
-    const mapOf = () => page.evaluate(() => Array.from(window.digitsApp.result.digits[0].gradcam.heatmap));
+    const mapOf = () => page.evaluate(() => Array.from(window.digitsApp.result.digits[0].gradcam.map));
     const before = await mapOf();
     await page.click(`#bars button[data-digit="${other}"]`);
     await page.waitForFunction((o) => window.digitsApp.result.digits[0].gradcam.class === o, other);

@@ -1,0 +1,35 @@
+// Every bound on what a caller may hand the library, defined once. More is refused with an error
+// (never truncated); the checks below are the only place each bound is tested and worded, so the
+// CLI, the HTTP service, the wasm module (which reports them to JS in info().limits) and the page
+// all refuse the same input with the same message.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "digits/status.h"
+
+namespace digits {
+
+// Model files: the shipped model is ~100x smaller.
+constexpr size_t kMaxModelBytes = 64u << 20;
+
+// Drawings.
+constexpr int kMaxStrokes = 1000;
+constexpr int kMaxPointsPerStroke = 10000;
+constexpr int kMaxPoints = 100000;      // in all strokes together
+constexpr float kMaxCoordinate = 1e6f;  // |x|, |y|
+
+// Images: at most this many pixels per side and in all (a 16-megapixel photo).
+constexpr int kMaxImageSide = 8192;
+constexpr int kMaxImagePixels = 4096 * 4096;
+
+// A drawing's counts: at most kMaxStrokes strokes and kMaxPoints points. Cheap, so a front end
+// can refuse an absurd drawing before copying it.
+Status CheckDrawingSize(size_t strokes, size_t points);
+// One stroke's point count (`index` names it in the message).
+Status CheckStrokeSize(size_t index, size_t points);
+// An image's dimensions: at least 1x1, at most kMaxImageSide per side and kMaxImagePixels.
+Status CheckImageSize(int64_t width, int64_t height);
+
+}  // namespace digits

@@ -1,0 +1,403 @@
+#include "digits/network.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <set>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+#include "digits/file.h"
+#include "safetensors.h"
+
+namespace digits {
+namespace {
+
+using json = nlohmann::json;
+
+// Bounds that keep shape arithmetic far from int overflow (the input is 28x28).
+constexpr int64_t kMaxDim = 1 << 12;
+constexpr int64_t kMaxElements = 1 << 26;
+
+// Typed accessors for JSON objects that never throw (the core is built without exceptions).
+Status GetInt(const json& obj, const std::string& where, const char* key, int64_t* out) {
+  auto it = obj.find(key);
+  if (it == obj.end()) return Status::Errorf("%s: missing \"%s\"", where.c_str(), key);
+  if (!it->is_number_integer()) {
+    return Status::Errorf("%s: \"%s\" must be an integer", where.c_str(), key);
+  }
+  *out = it->get<int64_t>();
+  return Status::Ok();
+}
+
+Status GetPositiveInt(const json& obj, const std::string& where, const char* key, int* out) {
+  int64_t value = 0;
+  DIGITS_RETURN_IF_ERROR(GetInt(obj, where, key, &value));
+  if (value < 1 || value > kMaxDim) {
+    return Status::Errorf("%s: \"%s\" is %lld, expected 1..%lld", where.c_str(), key,
+                          static_cast<long long>(value), static_cast<long long>(kMaxDim));
+  }
+  *out = static_cast<int>(value);
+  return Status::Ok();
+}
+
+Status GetFloat(const json& obj, const std::string& where, const char* key, float* out) {
+  auto it = obj.find(key);
+  if (it == obj.end()) return Status::Errorf("%s: missing \"%s\"", where.c_str(), key);
+  if (!it->is_number()) return Status::Errorf("%s: \"%s\" must be a number", where.c_str(), key);
+  const double value = it->get<double>();
+  if (!std::isfinite(value) || std::fabs(value) > 1e30) {
+    return Status::Errorf("%s: \"%s\" is not a finite number", where.c_str(), key);
+  }
+  *out = static_cast<float>(value);
+  return Status::Ok();
+}
+
+// A [a, b] pair of integers in `range`; a missing key gives `fallback`.
+Status GetPair(const json& obj, const std::string& where, const char* key, int min_value,
+               int fallback, int* a, int* b) {
+  auto it = obj.find(key);
+  if (it == obj.end()) {
+    *a = *b = fallback;
+    return Status::Ok();
+  }
+  if (!it->is_array() || it->size() != 2 || !(*it)[0].is_number_integer() ||
+      !(*it)[1].is_number_integer()) {
+    return Status::Errorf("%s: \"%s\" must be a pair of integers [h, w]", where.c_str(), key);
+  }
+  const int64_t x = (*it)[0].get<int64_t>(), y = (*it)[1].get<int64_t>();
+  if (x < min_value || y < min_value || x > kMaxDim || y > kMaxDim) {
+    return Status::Errorf("%s: \"%s\" [%lld, %lld] is out of range", where.c_str(), key,
+                          static_cast<long long>(x), static_cast<long long>(y));
+  }
+  *a = static_cast<int>(x);
+  *b = static_cast<int>(y);
+  return Status::Ok();
+}
+
+Status ParseLayer(const json& spec, int index, const Shape& input, Layer* layer) {
+  const std::string where = "layer " + std::to_string(index);
+  if (!spec.is_object()) return Status::Errorf("%s: must be an object", where.c_str());
+  auto type = spec.find("type");
+  if (type == spec.end() || !type->is_string()) {
+    return Status::Errorf("%s: missing \"type\"", where.c_str());
+  }
+  const std::string t = type->get<std::string>();
+  layer->input = input;
+  if (t == "conv2d" || t == "dense") {
+    auto name = spec.find("name");
+    if (name == spec.end() || !name->is_string() || name->get<std::string>().empty()) {
+      return Status::Errorf("%s (%s): missing \"name\"", where.c_str(), t.c_str());
+    }
+    layer->name = name->get<std::string>();
+  }
+  if (t == "conv2d") {
+    layer->type = LayerType::kConv2d;
+    int in = 0, out = 0;
+    DIGITS_RETURN_IF_ERROR(GetPositiveInt(spec, where, "in_channels", &in));
+    DIGITS_RETURN_IF_ERROR(GetPositiveInt(spec, where, "out_channels", &out));
+    DIGITS_RETURN_IF_ERROR(
+        GetPair(spec, where, "kernel", 1, 0, &layer->kernel_h, &layer->kernel_w));
+    if (layer->kernel_h == 0) return Status::Errorf("%s: missing \"kernel\"", where.c_str());
+    DIGITS_RETURN_IF_ERROR(
+        GetPair(spec, where, "stride", 1, 1, &layer->stride_h, &layer->stride_w));
+    DIGITS_RETURN_IF_ERROR(GetPair(spec, where, "padding", 0, 0, &layer->pad_h, &layer->pad_w));
+    if (in != input.channels) {
+      return Status::Errorf("%s (conv2d '%s'): in_channels is %d but its input has %d channels",
+                            where.c_str(), layer->name.c_str(), in, input.channels);
+    }
+    layer->output.channels = out;
+  } else if (t == "maxpool2d") {
+    layer->type = LayerType::kMaxPool2d;
+    DIGITS_RETURN_IF_ERROR(
+        GetPair(spec, where, "kernel", 1, 0, &layer->kernel_h, &layer->kernel_w));
+    if (layer->kernel_h == 0) return Status::Errorf("%s: missing \"kernel\"", where.c_str());
+    // PyTorch's default stride is the kernel size.
+    DIGITS_RETURN_IF_ERROR(
+        GetPair(spec, where, "stride", 1, 0, &layer->stride_h, &layer->stride_w));
+    if (layer->stride_h == 0) {
+      layer->stride_h = layer->kernel_h;
+      layer->stride_w = layer->kernel_w;
+    }
+    DIGITS_RETURN_IF_ERROR(GetPair(spec, where, "padding", 0, 0, &layer->pad_h, &layer->pad_w));
+    if (2 * layer->pad_h > layer->kernel_h || 2 * layer->pad_w > layer->kernel_w) {
+      return Status::Errorf("%s: maxpool2d padding must be at most half the kernel", where.c_str());
+    }
+    layer->output.channels = input.channels;
+  } else if (t == "relu") {
+    layer->type = LayerType::kRelu;
+  } else if (t == "global_avg_pool") {
+    layer->type = LayerType::kGlobalAvgPool;
+  } else if (t == "flatten") {
+    layer->type = LayerType::kFlatten;
+  } else if (t == "dense") {
+    layer->type = LayerType::kDense;
+    int in = 0, out = 0;
+    DIGITS_RETURN_IF_ERROR(GetPositiveInt(spec, where, "in_features", &in));
+    DIGITS_RETURN_IF_ERROR(GetPositiveInt(spec, where, "out_features", &out));
+    if (input.height != 1 || input.width != 1) {
+      return Status::Errorf("%s (dense '%s'): input is %dx%dx%d, not flat (add a flatten layer)",
+                            where.c_str(), layer->name.c_str(), input.channels, input.height,
+                            input.width);
+    }
+    if (in != input.channels) {
+      return Status::Errorf("%s (dense '%s'): in_features is %d but its input has %d values",
+                            where.c_str(), layer->name.c_str(), in, input.channels);
+    }
+    layer->output = {1, 1, out};
+  } else if (t == "softmax") {
+    layer->type = LayerType::kSoftmax;
+  } else {
+    return Status::Errorf("%s: unknown layer type '%s'", where.c_str(), t.c_str());
+  }
+
+  switch (layer->type) {
+    case LayerType::kConv2d:
+    case LayerType::kMaxPool2d: {
+      const int64_t oh = (input.height + 2 * layer->pad_h - layer->kernel_h) / layer->stride_h + 1;
+      const int64_t ow = (input.width + 2 * layer->pad_w - layer->kernel_w) / layer->stride_w + 1;
+      if (input.height + 2 * layer->pad_h < layer->kernel_h ||
+          input.width + 2 * layer->pad_w < layer->kernel_w || oh < 1 || ow < 1) {
+        return Status::Errorf("%s (%s): kernel %dx%d does not fit its %dx%d input", where.c_str(),
+                              t.c_str(), layer->kernel_h, layer->kernel_w, input.height,
+                              input.width);
+      }
+      layer->output.height = static_cast<int>(oh);
+      layer->output.width = static_cast<int>(ow);
+      break;
+    }
+    case LayerType::kRelu:
+    case LayerType::kSoftmax:
+      layer->output = input;
+      break;
+    case LayerType::kGlobalAvgPool:
+      layer->output = {1, 1, input.channels};
+      break;
+    case LayerType::kFlatten:
+      layer->output = {1, 1, input.size()};
+      break;
+    case LayerType::kDense:
+      break;
+  }
+  if (static_cast<int64_t>(layer->output.height) * layer->output.width * layer->output.channels >
+      kMaxElements) {
+    return Status::Errorf("%s: output is too large", where.c_str());
+  }
+  return Status::Ok();
+}
+
+// PyTorch OIHW -> OHWI.
+std::vector<float> ConvWeightToOhwi(const std::vector<float>& oihw, int out, int in, int kh,
+                                    int kw) {
+  std::vector<float> ohwi(oihw.size());
+  for (int o = 0; o < out; ++o)
+    for (int i = 0; i < in; ++i)
+      for (int y = 0; y < kh; ++y)
+        for (int x = 0; x < kw; ++x)
+          ohwi[((o * kh + y) * kw + x) * in + i] = oihw[((o * in + i) * kh + y) * kw + x];
+  return ohwi;
+}
+
+// Dense columns ordered for PyTorch's CHW flatten of `shape` -> the core's HWC order.
+std::vector<float> DenseColumnsChwToHwc(const std::vector<float>& w, int out, const Shape& shape) {
+  std::vector<float> permuted(w.size());
+  const int n = shape.size();
+  for (int o = 0; o < out; ++o)
+    for (int c = 0; c < shape.channels; ++c)
+      for (int y = 0; y < shape.height; ++y)
+        for (int x = 0; x < shape.width; ++x)
+          permuted[o * n + (y * shape.width + x) * shape.channels + c] =
+              w[o * n + (c * shape.height + y) * shape.width + x];
+  return permuted;
+}
+
+Status ParseArchitecture(const std::string& text, const Safetensors& file, Network* net) {
+  const json arch = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (arch.is_discarded() || !arch.is_object()) {
+    return Status::Error("__metadata__.architecture is not a valid JSON object");
+  }
+  auto input = arch.find("input");
+  if (input == arch.end() || !input->is_object()) {
+    return Status::Error("architecture: missing \"input\" object");
+  }
+  DIGITS_RETURN_IF_ERROR(GetPositiveInt(*input, "input", "channels", &net->input.channels));
+  DIGITS_RETURN_IF_ERROR(GetPositiveInt(*input, "input", "height", &net->input.height));
+  DIGITS_RETURN_IF_ERROR(GetPositiveInt(*input, "input", "width", &net->input.width));
+  DIGITS_RETURN_IF_ERROR(GetFloat(*input, "input", "mean", &net->input_mean));
+  DIGITS_RETURN_IF_ERROR(GetFloat(*input, "input", "std", &net->input_std));
+  if (!(net->input_std > 1e-6f)) return Status::Error("input: \"std\" must be positive");
+
+  auto labels = arch.find("labels");
+  if (labels == arch.end() || !labels->is_array() || labels->empty()) {
+    return Status::Error("architecture: missing \"labels\" array");
+  }
+  for (const json& label : *labels) {
+    if (!label.is_string()) return Status::Error("architecture: labels must be strings");
+    net->labels.push_back(label.get<std::string>());
+  }
+
+  auto layers = arch.find("layers");
+  if (layers == arch.end() || !layers->is_array() || layers->empty()) {
+    return Status::Error("architecture: missing \"layers\" array");
+  }
+  Shape shape = net->input;
+  for (size_t i = 0; i < layers->size(); ++i) {
+    Layer layer;
+    DIGITS_RETURN_IF_ERROR(ParseLayer((*layers)[i], static_cast<int>(i), shape, &layer));
+    if (layer.type == LayerType::kSoftmax && i + 1 != layers->size()) {
+      return Status::Errorf("layer %zu: softmax is only allowed as the last layer", i);
+    }
+    shape = layer.output;
+    net->layers.push_back(std::move(layer));
+  }
+  net->logits_layer = static_cast<int>(net->layers.size()) - 1;
+  if (net->layers.back().type == LayerType::kSoftmax) --net->logits_layer;
+  if (net->logits_layer < 0) return Status::Error("architecture: no layer before softmax");
+  const Shape logits = net->layers[net->logits_layer].output;
+  if (logits.height != 1 || logits.width != 1 || logits.channels != net->num_classes()) {
+    return Status::Errorf("architecture: the network outputs %dx%dx%d values but has %d labels",
+                          logits.channels, logits.height, logits.width, net->num_classes());
+  }
+
+  // Weights, converted to the internal layout. Every tensor must be used by a layer.
+  std::set<std::string> used;
+  auto read = [&file, &used](const std::string& name, const std::vector<int64_t>& shape,
+                             std::vector<float>* values) {
+    used.insert(name);
+    return ReadTensor(file, name, shape, values);
+  };
+  for (size_t i = 0; i < net->layers.size(); ++i) {
+    Layer& layer = net->layers[i];
+    const int out = layer.output.channels;
+    if (layer.type == LayerType::kConv2d) {
+      const int in = layer.input.channels;
+      std::vector<float> oihw;
+      DIGITS_RETURN_IF_ERROR(read(layer.name + ".weight",
+                                        {out, in, layer.kernel_h, layer.kernel_w}, &oihw));
+      layer.weight = ConvWeightToOhwi(oihw, out, in, layer.kernel_h, layer.kernel_w);
+    } else if (layer.type == LayerType::kDense) {
+      DIGITS_RETURN_IF_ERROR(read(layer.name + ".weight",
+                                        {out, layer.input.channels}, &layer.weight));
+      const Layer* prev = i > 0 ? &net->layers[i - 1] : nullptr;
+      if (prev && prev->type == LayerType::kFlatten &&
+          (prev->input.height > 1 || prev->input.width > 1)) {
+        layer.weight = DenseColumnsChwToHwc(layer.weight, out, prev->input);
+      }
+    } else {
+      continue;
+    }
+    DIGITS_RETURN_IF_ERROR(read(layer.name + ".bias", {out}, &layer.bias));
+  }
+  for (const auto& entry : file.tensors) {
+    if (used.count(entry.first) == 0) {
+      return Status::Errorf("tensor '%s' is not used by any layer", entry.first.c_str());
+    }
+  }
+
+  int64_t gradcam = -1;
+  DIGITS_RETURN_IF_ERROR(GetInt(arch, "architecture", "gradcam_layer", &gradcam));
+  if (gradcam < 0 || gradcam >= net->logits_layer) {
+    return Status::Errorf("architecture: gradcam_layer %lld must name a layer before the logits",
+                          static_cast<long long>(gradcam));
+  }
+  net->gradcam_layer = static_cast<int>(gradcam);
+  if (arch.contains("unsure_threshold")) {
+    DIGITS_RETURN_IF_ERROR(
+        GetFloat(arch, "architecture", "unsure_threshold", &net->unsure_threshold));
+    if (!(net->unsure_threshold >= 0.0f && net->unsure_threshold <= 1.0f)) {
+      return Status::Error("architecture: unsure_threshold must be in [0, 1]");
+    }
+  }
+  if (arch.contains("not_a_digit_class")) {
+    int64_t reject = -1;
+    DIGITS_RETURN_IF_ERROR(GetInt(arch, "architecture", "not_a_digit_class", &reject));
+    if (reject < 0 || reject >= net->num_classes() || net->num_classes() < 2) {
+      return Status::Errorf(
+          "architecture: not_a_digit_class %lld is not one of the %d classes (or the only one)",
+          static_cast<long long>(reject), net->num_classes());
+    }
+    net->not_a_digit_class = static_cast<int>(reject);
+    DIGITS_RETURN_IF_ERROR(
+        GetFloat(arch, "architecture", "not_a_digit_threshold", &net->not_a_digit_threshold));
+    if (!(net->not_a_digit_threshold >= 0.0f && net->not_a_digit_threshold <= 1.0f)) {
+      return Status::Error("architecture: not_a_digit_threshold must be in [0, 1]");
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+const char* LayerTypeName(LayerType type) {
+  switch (type) {
+    case LayerType::kConv2d:
+      return "conv2d";
+    case LayerType::kRelu:
+      return "relu";
+    case LayerType::kMaxPool2d:
+      return "maxpool2d";
+    case LayerType::kGlobalAvgPool:
+      return "global_avg_pool";
+    case LayerType::kFlatten:
+      return "flatten";
+    case LayerType::kDense:
+      return "dense";
+    case LayerType::kSoftmax:
+      return "softmax";
+  }
+  return "?";
+}
+
+int64_t Network::parameter_count() const {
+  int64_t n = 0;
+  for (const Layer& layer : layers)
+    n += static_cast<int64_t>(layer.weight.size() + layer.bias.size());
+  return n;
+}
+
+int64_t Network::mac_count() const {
+  int64_t n = 0;
+  for (const Layer& layer : layers) {
+    if (layer.type == LayerType::kConv2d) {
+      n += static_cast<int64_t>(layer.output.size()) * layer.kernel_h * layer.kernel_w *
+           layer.input.channels;
+    } else if (layer.type == LayerType::kDense) {
+      n += static_cast<int64_t>(layer.weight.size());
+    }
+  }
+  return n;
+}
+
+Status LoadNetwork(const uint8_t* data, size_t size, Network* out) {
+  Safetensors file;
+  DIGITS_RETURN_IF_ERROR(ParseSafetensors(data, size, &file));
+  Network net;
+  std::string architecture;
+  for (const auto& entry : file.metadata) {
+    if (entry.first == "architecture") {
+      architecture = entry.second;
+    } else {
+      net.metadata[entry.first] = entry.second;
+    }
+  }
+  auto format = net.metadata.find("format");
+  if (format == net.metadata.end() || format->second != "digits/1") {
+    return Status::Error(file.metadata.empty()
+                             ? "model header has no __metadata__ (not a digits model file)"
+                             : "__metadata__.format must be \"digits/1\" (not a digits model file)");
+  }
+  if (architecture.empty()) return Status::Error("__metadata__ has no \"architecture\"");
+  DIGITS_RETURN_IF_ERROR(ParseArchitecture(architecture, file, &net));
+  *out = std::move(net);
+  return Status::Ok();
+}
+
+Status LoadNetworkFile(const std::string& path, Network* out) {
+  std::vector<uint8_t> bytes;
+  DIGITS_RETURN_IF_ERROR(ReadFile(path, kMaxModelBytes, &bytes));
+  return LoadNetwork(bytes.data(), bytes.size(), out).Context(path + ": ");
+}
+
+}  // namespace digits

@@ -1,0 +1,208 @@
+#include "safetensors.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+#include "digits/limits.h"
+
+namespace digits {
+namespace {
+
+using json = nlohmann::json;
+
+// Bound on elements per tensor, far from int overflow in shape arithmetic.
+constexpr int64_t kMaxElements = 1 << 26;
+
+Status ParseTensorInfo(const std::string& name, const json& value, uint64_t data_size,
+                       TensorInfo* out) {
+  const std::string where = "tensor '" + name + "'";
+  if (!value.is_object()) return Status::Errorf("%s: entry must be an object", where.c_str());
+  auto dtype = value.find("dtype");
+  if (dtype == value.end() || !dtype->is_string()) {
+    return Status::Errorf("%s: missing \"dtype\"", where.c_str());
+  }
+  const std::string dtype_name = dtype->get<std::string>();
+  if (dtype_name != "F32" && dtype_name != "F16") {
+    return Status::Errorf("%s: dtype %s is not supported (F32 or F16)", where.c_str(),
+                          dtype_name.c_str());
+  }
+  out->f16 = dtype_name == "F16";
+  auto shape = value.find("shape");
+  if (shape == value.end() || !shape->is_array()) {
+    return Status::Errorf("%s: missing \"shape\" array", where.c_str());
+  }
+  int64_t count = 1;
+  for (const json& d : *shape) {
+    if (!d.is_number_integer() || d.get<int64_t>() < 0 || d.get<int64_t>() > kMaxElements) {
+      return Status::Errorf("%s: shape has an invalid dimension", where.c_str());
+    }
+    out->shape.push_back(d.get<int64_t>());
+    count *= out->shape.back();
+    if (count > kMaxElements) return Status::Errorf("%s: shape is too large", where.c_str());
+  }
+  auto offsets = value.find("data_offsets");
+  if (offsets == value.end() || !offsets->is_array() || offsets->size() != 2 ||
+      !(*offsets)[0].is_number_unsigned() || !(*offsets)[1].is_number_unsigned()) {
+    return Status::Errorf("%s: \"data_offsets\" must be two non-negative integers", where.c_str());
+  }
+  out->begin = (*offsets)[0].get<uint64_t>();
+  out->end = (*offsets)[1].get<uint64_t>();
+  if (out->begin > out->end || out->end > data_size) {
+    return Status::Errorf("%s: data_offsets [%llu, %llu] are out of range (data is %llu bytes)",
+                          where.c_str(), static_cast<unsigned long long>(out->begin),
+                          static_cast<unsigned long long>(out->end),
+                          static_cast<unsigned long long>(data_size));
+  }
+  const uint64_t expected = static_cast<uint64_t>(count) * (out->f16 ? 2 : 4);
+  if (out->end - out->begin != expected) {
+    return Status::Errorf("%s: has %llu bytes but shape %s of %s needs %llu", where.c_str(),
+                          static_cast<unsigned long long>(out->end - out->begin),
+                          ShapeString(out->shape).c_str(), dtype_name.c_str(),
+                          static_cast<unsigned long long>(expected));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+// By moving bits (a test checks all 63,488 finite values). Normal numbers rebias the exponent
+// (15 -> 127); subnormals are normalized by shifting the mantissa up to its leading one; Inf/NaN
+// keep an all-ones exponent.
+float HalfToFloat(uint16_t h) {
+  const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
+  uint32_t exponent = (h >> 10) & 0x1fu;
+  uint32_t mantissa = h & 0x3ffu;
+  uint32_t bits;
+  if (exponent == 31) {
+    bits = sign | 0x7f800000u | (mantissa << 13);
+  } else if (exponent != 0) {
+    bits = sign | ((exponent + 112) << 23) | (mantissa << 13);
+  } else if (mantissa == 0) {
+    bits = sign;
+  } else {
+    exponent = 113;  // 2^-14 with the implicit one, lowered once per shift below
+    while ((mantissa & 0x400u) == 0) {
+      mantissa <<= 1;
+      --exponent;
+    }
+    bits = sign | (exponent << 23) | ((mantissa & 0x3ffu) << 13);
+  }
+  float value;
+  std::memcpy(&value, &bits, sizeof value);
+  return value;
+}
+
+std::string ShapeString(const std::vector<int64_t>& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+Status ParseSafetensors(const uint8_t* bytes, size_t size, Safetensors* out) {
+  if (size > kMaxModelBytes) {
+    return Status::Errorf("model file is %zu bytes, more than the %zu-byte limit", size,
+                          kMaxModelBytes);
+  }
+  if (size < 8) {
+    return Status::Errorf(
+        "model file is truncated: %zu bytes, but a safetensors file starts with an 8-byte "
+        "header length",
+        size);
+  }
+  uint64_t header_size = 0;
+  for (int i = 7; i >= 0; --i) header_size = (header_size << 8) | bytes[i];
+  if (header_size > size - 8) {
+    return Status::Errorf(
+        "model file is truncated or corrupt: header length %llu runs past the end of the file "
+        "(%zu bytes)",
+        static_cast<unsigned long long>(header_size), size);
+  }
+  if (header_size > kMaxSafetensorsHeaderBytes) {
+    return Status::Errorf("model header is %llu bytes, more than the %llu-byte limit",
+                          static_cast<unsigned long long>(header_size),
+                          static_cast<unsigned long long>(kMaxSafetensorsHeaderBytes));
+  }
+  const char* header_text = reinterpret_cast<const char*>(bytes + 8);
+  const json header = json::parse(header_text, header_text + header_size, nullptr,
+                                  /*allow_exceptions=*/false);
+  if (header.is_discarded() || !header.is_object()) {
+    return Status::Error("model header is not a valid JSON object (not a safetensors file?)");
+  }
+  Safetensors file;
+  file.data = bytes + 8 + header_size;
+  file.data_size = size - 8 - header_size;
+  for (auto it = header.begin(); it != header.end(); ++it) {
+    if (it.key() == "__metadata__") {
+      if (!it.value().is_object()) return Status::Error("__metadata__ must be an object");
+      for (auto m = it.value().begin(); m != it.value().end(); ++m) {
+        if (!m.value().is_string()) {
+          return Status::Errorf("__metadata__.%s must be a string", m.key().c_str());
+        }
+        file.metadata[m.key()] = m.value().get<std::string>();
+      }
+      continue;
+    }
+    TensorInfo info;
+    DIGITS_RETURN_IF_ERROR(ParseTensorInfo(it.key(), it.value(), file.data_size, &info));
+    file.tensors[it.key()] = std::move(info);
+  }
+  // No two tensors may share bytes: byte ranges sorted by start must not overlap.
+  std::vector<std::pair<const std::string*, const TensorInfo*>> by_offset;
+  for (const auto& entry : file.tensors) by_offset.push_back({&entry.first, &entry.second});
+  std::sort(by_offset.begin(), by_offset.end(),
+            [](const auto& a, const auto& b) { return a.second->begin < b.second->begin; });
+  for (size_t i = 1; i < by_offset.size(); ++i) {
+    if (by_offset[i].second->begin < by_offset[i - 1].second->end) {
+      return Status::Errorf("tensors '%s' and '%s' overlap in the data buffer",
+                            by_offset[i - 1].first->c_str(), by_offset[i].first->c_str());
+    }
+  }
+  *out = std::move(file);
+  return Status::Ok();
+}
+
+Status ReadTensor(const Safetensors& file, const std::string& name,
+                  const std::vector<int64_t>& shape, std::vector<float>* out) {
+  auto it = file.tensors.find(name);
+  if (it == file.tensors.end()) return Status::Errorf("tensor '%s' is missing", name.c_str());
+  const TensorInfo& t = it->second;
+  if (t.shape != shape) {
+    return Status::Errorf("tensor '%s' has shape %s, the architecture needs %s", name.c_str(),
+                          ShapeString(t.shape).c_str(), ShapeString(shape).c_str());
+  }
+  const size_t count = (t.end - t.begin) / (t.f16 ? 2 : 4);
+  std::vector<float> values(count);
+  const uint8_t* p = file.data + t.begin;
+  // One loop per dtype, not a dtype test per element: in the browser this runs once at start-up,
+  // in V8's baseline-tier code, where every instruction counts.
+  if (t.f16) {
+    for (size_t i = 0; i < count; ++i) {
+      values[i] = HalfToFloat(static_cast<uint16_t>(p[2 * i] | (p[2 * i + 1] << 8)));
+    }
+  } else {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    for (size_t i = 0; i < count; ++i) {
+      const uint32_t bits =
+          static_cast<uint32_t>(p[4 * i]) | (static_cast<uint32_t>(p[4 * i + 1]) << 8) |
+          (static_cast<uint32_t>(p[4 * i + 2]) << 16) | (static_cast<uint32_t>(p[4 * i + 3]) << 24);
+      std::memcpy(&values[i], &bits, 4);
+    }
+#else
+    if (count) std::memcpy(values.data(), p, count * 4);  // safetensors is little-endian, as we are
+#endif
+  }
+  for (size_t i = 0; i < count; ++i) {
+    if (!std::isfinite(values[i])) {
+      return Status::Errorf("tensor '%s' has a non-finite value (%s) at element %zu", name.c_str(),
+                            std::isnan(values[i]) ? "NaN" : "Inf", i);
+    }
+  }
+  *out = std::move(values);
+  return Status::Ok();
+}
+
+}  // namespace digits

@@ -1,0 +1,60 @@
+// Model files built in memory for the loader's and the layers' tests, and random data to fill them.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace digits::test {
+
+struct TensorSpec {
+  std::string name;
+  std::vector<int64_t> shape;
+  std::vector<float> values;
+};
+
+inline std::vector<uint8_t> MakeSafetensors(const nlohmann::json& header_json,
+                                            const std::vector<uint8_t>& data) {
+  const std::string header = header_json.dump();
+  std::vector<uint8_t> bytes(8);
+  uint64_t n = header.size();
+  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<uint8_t>(n >> (8 * i));
+  bytes.insert(bytes.end(), header.begin(), header.end());
+  bytes.insert(bytes.end(), data.begin(), data.end());
+  return bytes;
+}
+
+// A digits model file: F32 tensors laid out back to back, the architecture in __metadata__.
+inline std::vector<uint8_t> MakeModelFile(const nlohmann::json& architecture,
+                                          const std::vector<TensorSpec>& tensors) {
+  nlohmann::json header;
+  header["__metadata__"] = {{"format", "digits/1"}, {"architecture", architecture.dump()}};
+  std::vector<uint8_t> data;
+  for (const TensorSpec& t : tensors) {
+    const size_t begin = data.size();
+    data.resize(begin + t.values.size() * 4);
+    std::memcpy(&data[begin], t.values.data(), t.values.size() * 4);
+    header[t.name] = {{"dtype", "F32"}, {"shape", t.shape}, {"data_offsets", {begin, data.size()}}};
+  }
+  return MakeSafetensors(header, data);
+}
+
+inline std::vector<float> RandomValues(size_t n, std::mt19937* rng, float scale = 1.0f) {
+  std::normal_distribution<float> dist(0.0f, scale);
+  std::vector<float> v(n);
+  for (float& x : v) x = dist(*rng);
+  return v;
+}
+
+inline std::vector<float> RandomPixels(size_t n, std::mt19937* rng) {
+  std::uniform_real_distribution<float> dist(0.0f, 1.0f);
+  std::vector<float> v(n);
+  for (float& x : v) x = dist(*rng);
+  return v;
+}
+
+}  // namespace digits::test
