@@ -1,7 +1,12 @@
-// The predict service's parts that need no trained model: strict base64 for batch images.
+// The predict service's parts that need no trained model: strict base64 for batch images, on its
+// own and through /predict/batch (with the untrained test model).
 #include "base64.h"
 
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+
+#include "digits/file.h"
+#include "predict_service.h"
 
 namespace digits {
 namespace {
@@ -28,6 +33,27 @@ TEST(Base64, RefusesWhitespaceAndStrayCharacters) {
     std::vector<uint8_t> out = {42};
     EXPECT_FALSE(DecodeBase64(text, &out)) << '"' << text << '"';
     EXPECT_EQ(out, std::vector<uint8_t>{42}) << '"' << text << '"';  // unchanged
+  }
+}
+
+TEST(Base64, BatchImagesWithWhitespaceAreRefusedNotPadded) {
+  std::vector<uint8_t> png;
+  ASSERT_TRUE(ReadFile(DIGITS_TEST_DATA "/../fuzz/corpus/fuzz_image/mnist0.png", 1 << 20, &png).ok());
+  std::string encoded(4 * ((png.size() + 2) / 3), '\0');
+  EVP_EncodeBlock(reinterpret_cast<unsigned char*>(&encoded[0]), png.data(),
+                  static_cast<int>(png.size()));
+  std::unique_ptr<PredictService> service;
+  ASSERT_TRUE(PredictService::Create(DIGITS_TEST_DATA "/tiny_gap.safetensors", {}, &service).ok());
+  const nlohmann::json batch = {
+      {"inputs", {{{"image", encoded}}, {{"image", encoded + "    "}}, {{"image", " " + encoded}}}}};
+  const HttpReply reply = service->PredictBatch("application/json", batch.dump());
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  const nlohmann::json results = nlohmann::json::parse(reply.body)["results"];
+  ASSERT_EQ(results.size(), 3u);
+  EXPECT_FALSE(results[0].contains("error")) << results[0];
+  for (int i : {1, 2}) {
+    EXPECT_EQ(results[i].value("error", ""), "\"image\" must be a base64-encoded PNG or JPEG")
+        << results[i];
   }
 }
 
