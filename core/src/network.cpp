@@ -261,6 +261,33 @@ Status ParseArchitecture(const std::string& text, const Safetensors& file, Netwo
                           logits.channels, logits.height, logits.width, net->num_classes());
   }
 
+  // PyTorch flattens CHW, the core holds HWC: a dense layer that consumes the flatten of a
+  // spatial map takes its columns permuted (below). Between the flatten and that dense only layers
+  // that keep the vector's order may stand (the exporter writes Flatten -> ReLU -> Linear as
+  // [flatten, relu, dense]); anything else, or no dense before the logits, would see HWC order.
+  std::vector<Shape> flattened_from(net->layers.size());  // per dense: the map it sees flattened
+  Shape pending;                                          // size 0: no flattened map pending
+  for (int i = 0; i <= net->logits_layer; ++i) {
+    const Layer& layer = net->layers[i];
+    if (layer.type == LayerType::kFlatten) {
+      if (layer.input.height * layer.input.width > 1) pending = layer.input;
+    } else if (layer.type == LayerType::kDense) {
+      flattened_from[i] = pending;
+      pending = Shape();
+    } else if (layer.type != LayerType::kRelu && pending.size() > 0) {
+      return Status::Errorf(
+          "layer %d (%s) follows a flatten: only relu, flatten and dense may stand between a "
+          "flatten and its dense",
+          i, LayerTypeName(layer.type));
+    }
+  }
+  if (pending.size() > 0) {
+    return Status::Errorf(
+        "architecture: the logits come from a flatten of a %dx%dx%d map with no dense after it "
+        "(its order would differ from PyTorch's)",
+        pending.height, pending.width, pending.channels);
+  }
+
   // Weights, converted to the internal layout. Every tensor must be used by a layer.
   std::set<std::string> used;
   auto read = [&file, &used](const std::string& name, const std::vector<int64_t>& shape,
@@ -280,10 +307,8 @@ Status ParseArchitecture(const std::string& text, const Safetensors& file, Netwo
     } else if (layer.type == LayerType::kDense) {
       DIGITS_RETURN_IF_ERROR(read(layer.name + ".weight",
                                         {out, layer.input.channels}, &layer.weight));
-      const Layer* prev = i > 0 ? &net->layers[i - 1] : nullptr;
-      if (prev && prev->type == LayerType::kFlatten &&
-          (prev->input.height > 1 || prev->input.width > 1)) {
-        layer.weight = DenseColumnsChwToHwc(layer.weight, out, prev->input);
+      if (flattened_from[i].size() > 0) {
+        layer.weight = DenseColumnsChwToHwc(layer.weight, out, flattened_from[i]);
       }
     } else {
       continue;
