@@ -181,7 +181,8 @@ void BM_SplitAdversarial(benchmark::State& state) {
   const test::AdversarialDrawing d = test::AdversarialDrawings()[state.range(0)];
   state.SetLabel(d.name);
   for (auto _ : state) {
-    std::vector<std::vector<int>> groups = SplitIntoDigits(d.strokes);
+    std::vector<std::vector<int>> groups;
+    SplitIntoDigits(d.strokes, &groups);
     benchmark::DoNotOptimize(groups.data());
   }
 }

@@ -7,7 +7,6 @@
 #include <random>
 
 #include "digits/recognizer.h"
-#include "segment.h"
 #include "fixtures.h"
 
 namespace digits {
@@ -99,30 +98,6 @@ TEST(Recognize, NumbersAreReadLeftToRight) {
   // its 2-6 digits are (none called "not a digit").
   EXPECT_GE(exact, count * 95 / 100);
   EXPECT_GE(split_right, count * 99 / 100);
-}
-
-TEST(Recognize, SplitKeepsMultiStrokeDigitsTogether) {
-  // A 4 in two strokes (an open corner, then the down stroke through it), then a 1, then a 5 with
-  // its flag drawn separately.
-  const std::vector<Stroke> strokes = {
-      {{30, 0}, {0, 60}, {50, 60}},                                        // 4: the corner
-      {{40, 20}, {40, 100}},                                               // 4: the down stroke
-      {{90, 0}, {90, 100}},                                                // 1
-      {{140, 0}, {130, 50}, {160, 50}, {170, 80}, {150, 100}, {125, 95}},  // 5: body
-      {{140, 0}, {175, 0}},                                                // 5: flag
-  };
-  const std::vector<std::vector<int>> groups = SplitIntoDigits(strokes);
-  ASSERT_EQ(groups.size(), 3u);
-  EXPECT_EQ(groups[0], (std::vector<int>{0, 1}));
-  EXPECT_EQ(groups[1], (std::vector<int>{2}));
-  EXPECT_EQ(groups[2], (std::vector<int>{3, 4}));
-  // Order comes from position, not from drawing order.
-  const std::vector<Stroke> reversed = {strokes[4], strokes[2], strokes[1], strokes[3], strokes[0]};
-  const std::vector<std::vector<int>> g2 = SplitIntoDigits(reversed);
-  ASSERT_EQ(g2.size(), 3u);
-  EXPECT_EQ(g2[0], (std::vector<int>{2, 4}));
-  EXPECT_EQ(g2[1], (std::vector<int>{1}));
-  EXPECT_EQ(g2[2], (std::vector<int>{0, 3}));
 }
 
 TEST(Recognize, GradCamHighlightsTheInk) {

@@ -1,9 +1,10 @@
 // Number mode's split on drawings built to be slow (tests/adversarial_drawings.h): the work it
 // does, counted by SplitWork, stays under a fixed bound whatever the drawing, and every stroke
-// still lands in exactly one digit. (Time is measured in bench/bench_core.cpp, not here.)
+// still lands in exactly one digit; what the split makes of ordinary numbers; and what it refuses. (Time is measured in bench/bench_core.cpp, not here.)
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <limits>
 #include <random>
 
 #include "adversarial_drawings.h"
@@ -14,6 +15,14 @@
 namespace digits {
 namespace {
 
+// The split of a drawing it accepts.
+std::vector<std::vector<int>> Split(const std::vector<Stroke>& strokes, SplitWork* work = nullptr) {
+  std::vector<std::vector<int>> groups;
+  const Status s = SplitIntoDigits(strokes, &groups, work);
+  EXPECT_TRUE(s.ok()) << s.message();
+  return groups;
+}
+
 // From the caps in segment.cpp: samples <= points + 50,000; 9 cells x 8 samples checked per
 // sample; 2,000,000 group checks; (2,048 + 64 pieces)^2 / 2 point pairs.
 constexpr int64_t kMaxSamples = kMaxPoints + 50000 + kMaxStrokes;
@@ -23,7 +32,7 @@ TEST(Segment, WorkIsBoundedOnAdversarialDrawings) {
   for (const test::AdversarialDrawing& d : test::AdversarialDrawings()) {
     ASSERT_TRUE(ValidateStrokes(d.strokes).ok()) << d.name;
     SplitWork work;
-    const std::vector<std::vector<int>> groups = SplitIntoDigits(d.strokes, &work);
+    const std::vector<std::vector<int>> groups = Split(d.strokes, &work);
     std::printf(
         "%-24s %zu groups, work %lld (samples %lld, sample pairs %lld, group checks %lld, "
         "point pairs %lld)\n",
@@ -48,7 +57,7 @@ TEST(Segment, WorkIsBoundedOnAdversarialDrawings) {
 TEST(Segment, NearestInkIsSampledOnLargeDrawingsAndExactOnSmallOnes) {
   const std::vector<Stroke> big = test::TallStrokeAndScribbles(63, 1587, 400.0f, 1000.0f);
   SplitWork work;
-  const std::vector<std::vector<int>> groups = SplitIntoDigits(big, &work);
+  const std::vector<std::vector<int>> groups = Split(big, &work);
   EXPECT_GT(work.point_pairs, 0);
   EXPECT_LE(work.point_pairs, 2048 * 2048 / 2 + 64 * 2048);
   EXPECT_FALSE(groups.empty());
@@ -61,7 +70,7 @@ TEST(Segment, NearestInkIsSampledOnLargeDrawingsAndExactOnSmallOnes) {
       {{600, 0}, {600, 100}},  // another tall stroke
       {{590, 95}, {560, 95}},  // a piece nearest the second tall stroke
   };
-  const std::vector<std::vector<int>> g = SplitIntoDigits(small, &work);
+  const std::vector<std::vector<int>> g = Split(small, &work);
   EXPECT_EQ(work.point_pairs, 2 * 2 * 10);  // 5 pieces of 2 points: 10 pairs of pieces
   ASSERT_EQ(g.size(), 4u);
   EXPECT_EQ(g[0], (std::vector<int>{0}));
@@ -97,12 +106,59 @@ TEST(Segment, NormalDrawingsSplitAsBefore) {
     }
     std::shuffle(strokes.begin(), strokes.end(), rng);
     SplitWork work;
-    ASSERT_EQ(SplitIntoDigits(strokes, &work), reference::SplitIntoDigits(strokes))
+    ASSERT_EQ(Split(strokes, &work), reference::SplitIntoDigits(strokes))
         << "trial " << trial;
     nearest_ink += work.point_pairs > 0;
   }
   std::printf("%d of 3000 numbers had small pieces joined to their nearest ink\n", nearest_ink);
   EXPECT_GE(nearest_ink, 100);  // the step that changed is exercised, not only the others
+}
+
+TEST(Segment, SplitKeepsMultiStrokeDigitsTogether) {
+  // A 4 in two strokes (an open corner, then the down stroke through it), then a 1, then a 5 with
+  // its flag drawn separately.
+  const std::vector<Stroke> strokes = {
+      {{30, 0}, {0, 60}, {50, 60}},                                        // 4: the corner
+      {{40, 20}, {40, 100}},                                               // 4: the down stroke
+      {{90, 0}, {90, 100}},                                                // 1
+      {{140, 0}, {130, 50}, {160, 50}, {170, 80}, {150, 100}, {125, 95}},  // 5: body
+      {{140, 0}, {175, 0}},                                                // 5: flag
+  };
+  const std::vector<std::vector<int>> groups = Split(strokes);
+  ASSERT_EQ(groups.size(), 3u);
+  EXPECT_EQ(groups[0], (std::vector<int>{0, 1}));
+  EXPECT_EQ(groups[1], (std::vector<int>{2}));
+  EXPECT_EQ(groups[2], (std::vector<int>{3, 4}));
+  // Order comes from position, not from drawing order.
+  const std::vector<Stroke> reversed = {strokes[4], strokes[2], strokes[1], strokes[3], strokes[0]};
+  const std::vector<std::vector<int>> g2 = Split(reversed);
+  ASSERT_EQ(g2.size(), 3u);
+  EXPECT_EQ(g2[0], (std::vector<int>{2, 4}));
+  EXPECT_EQ(g2[1], (std::vector<int>{1}));
+  EXPECT_EQ(g2[2], (std::vector<int>{0, 3}));
+}
+
+// SplitIntoDigits can be called directly, not only through the Recognizer (which validates first):
+// a drawing with non-finite or absurd coordinates is refused, and nothing is split. Infinite
+// coordinates made every distance between pieces infinite (or NaN), the nearest-ink step then
+// merged a small piece into a group chosen by position, and the join step cast NaN to int.
+TEST(Segment, RefusesWhatValidateStrokesRefuses) {
+  const float inf = std::numeric_limits<float>::infinity();
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const std::vector<std::vector<Stroke>> drawings = {
+      {{{0, 0}, {0, 100}}, {{inf, 0}, {inf, 10}}, {{50, 0}, {50, 100}}},
+      {{{0, 0}, {0, inf}}, {{10, 0}, {10, 5}}},
+      {{{0, 0}, {0, 100}}, {{nan, nan}}, {{40, 0}, {40, 5}}},
+      {{{0, 0}, {0, 100}}, {{1e30f, 0}, {1e30f, 1}}},
+      std::vector<Stroke>(kMaxStrokes + 1, Stroke{{1, 1}}),
+  };
+  for (size_t i = 0; i < drawings.size(); ++i) {
+    std::vector<std::vector<int>> groups = {{42}};
+    const Status s = SplitIntoDigits(drawings[i], &groups);
+    EXPECT_FALSE(s.ok()) << "drawing " << i;
+    EXPECT_EQ(s.message(), ValidateStrokes(drawings[i]).message()) << "drawing " << i;
+    EXPECT_EQ(groups, (std::vector<std::vector<int>>{{42}})) << "drawing " << i;
+  }
 }
 
 }  // namespace

@@ -100,7 +100,7 @@ Status Recognizer::RecognizeStrokes(const std::vector<Stroke>& strokes,
   DIGITS_RETURN_IF_ERROR(ValidateStrokes(strokes));
   std::vector<std::vector<int>> groups;
   if (options.mode == Mode::kNumber) {
-    groups = SplitIntoDigits(strokes);
+    DIGITS_RETURN_IF_ERROR(SplitIntoDigits(strokes, &groups));
   } else {
     groups.emplace_back();
     for (size_t s = 0; s < strokes.size(); ++s) {

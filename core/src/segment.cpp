@@ -107,8 +107,8 @@ void JoinTouchingStrokes(const std::vector<Stroke>& strokes, const Box& box, flo
 
 }  // namespace
 
-std::vector<std::vector<int>> SplitIntoDigits(const std::vector<Stroke>& strokes,
-                                              SplitWork* work_out) {
+Status SplitIntoDigits(const std::vector<Stroke>& strokes, std::vector<std::vector<int>>* groups_out,
+                       SplitWork* work_out) {
   SplitWork work;
   const Box box = StrokesBox(strokes);
   const float height = std::max(box.y1 - box.y0, 0.0f);
@@ -250,7 +250,8 @@ std::vector<std::vector<int>> SplitIntoDigits(const std::vector<Stroke>& strokes
     out.push_back(std::move(g.strokes));
   }
   if (work_out) *work_out = work;
-  return out;
+  *groups_out = std::move(out);
+  return Status::Ok();
 }
 
 }  // namespace digits

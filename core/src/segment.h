@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "digits/preprocess.h"
+#include "digits/status.h"
 
 namespace digits {
 
@@ -30,7 +31,7 @@ constexpr float kSmallPiece = 0.3f;
 constexpr float kStrayDistance = 0.35f;
 
 // Indices into `strokes` for each digit, ordered left to right. Empty strokes join no group.
-std::vector<std::vector<int>> SplitIntoDigits(const std::vector<Stroke>& strokes,
-                                              SplitWork* work = nullptr);
+Status SplitIntoDigits(const std::vector<Stroke>& strokes, std::vector<std::vector<int>>* groups,
+                       SplitWork* work = nullptr);
 
 }  // namespace digits
