@@ -13,7 +13,8 @@ struct Group {
   std::vector<int> strokes;
 };
 
-void Absorb(Group* into, Group* from) {
+// `into` and `from` are distinct groups: a group is never merged into itself.
+void Absorb(Group* into, const Group* from) {
   into->x0 = std::min(into->x0, from->x0);
   into->x1 = std::max(into->x1, from->x1);
   into->y0 = std::min(into->y0, from->y0);
@@ -109,6 +110,8 @@ void JoinTouchingStrokes(const std::vector<Stroke>& strokes, const Box& box, flo
 
 Status SplitIntoDigits(const std::vector<Stroke>& strokes, std::vector<std::vector<int>>* groups_out,
                        SplitWork* work_out) {
+  // The distances below are finite only for finite coordinates: validate as the Recognizer does.
+  DIGITS_RETURN_IF_ERROR(ValidateStrokes(strokes));
   SplitWork work;
   const Box box = StrokesBox(strokes);
   const float height = std::max(box.y1 - box.y0, 0.0f);
@@ -216,14 +219,15 @@ Status SplitIntoDigits(const std::vector<Stroke>& strokes, std::vector<std::vect
       for (size_t pos = 0; pos < order.size(); ++pos) {
         const size_t i = order[pos];
         if (stray[i] || groups[i].y1 - groups[i].y0 >= min_height) continue;
-        size_t nearest = order[pos == 0 ? 1 : 0];
+        size_t nearest = i;  // none yet
         float best = INFINITY;
         for (size_t k : order) {
           if (k != i && distance[i * n + k] < best) best = distance[i * n + k], nearest = k;
         }
         // A mark further than this from all other ink is no part of a digit (a 5's flag almost
-        // touches its body): it stays apart, and the recognizer reports it as a stray mark.
-        if (best > kStrayDistance * height) {
+        // touches its body): it stays apart, and the recognizer reports it as a stray mark. So
+        // does a mark with no finite distance to any other, if ever there were one.
+        if (nearest == i || !(best <= kStrayDistance * height)) {
           stray[i] = true;
           continue;
         }
