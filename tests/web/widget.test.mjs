@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { serve } from './server.mjs';
 import {
-  SITE, TIMEOUT, confidentDigits, drawWithMouse, drawWithTouch, launch, refusedLetters, requireSite, watch,
+  REPO, SITE, TIMEOUT, confidentDigits, drawWithMouse, drawWithTouch, launch, refusedLetters, requireSite, watch,
 } from './helpers.mjs';
 
 let browser;
@@ -56,7 +56,11 @@ before(async () => {
   widget = await serve({
     root: SITE,
     headers: { 'access-control-allow-origin': '*' },
-    routes: { '/corrupt.safetensors': { body: Buffer.concat([model.subarray(0, 8), randomBytes(3000)]) } },
+    routes: {
+      '/corrupt.safetensors': { body: Buffer.concat([model.subarray(0, 8), randomBytes(3000)]) },
+      // Another valid model (the untrained test model: 10 classes, no "not a digit").
+      '/other.safetensors': { body: readFileSync(path.join(REPO, 'tests/data/tiny_gap.safetensors')) },
+    },
   });
   const csp = `default-src 'self'; script-src 'self' ${widget.origin} 'wasm-unsafe-eval'; connect-src ${widget.origin}`;
   const W = widget.origin;
@@ -74,6 +78,7 @@ before(async () => {
       },
       '/corrupt.html': { body: hostPage(`<digit-recognizer id="bad" model="${W}/corrupt.safetensors"></digit-recognizer>`) },
       '/nowasm.html': { body: hostPage('<digit-recognizer id="csp"></digit-recognizer>') },
+      '/form.html': { body: hostPage('<form id="f2"></form>') },
       '/missing.html': { body: hostPage(`<digit-recognizer id="gone" model="${W}/missing.safetensors"></digit-recognizer>`) },
     },
   });
@@ -206,6 +211,75 @@ describe('<digit-recognizer>', () => {
     assert.equal(await page.$eval('#fw', (e) => e.shadowRoot.querySelector('[part="digit"]').textContent), '?');
     // Setting value to anything but "" is refused.
     assert.match(await page.$eval('#fw', (e) => { try { e.value = '3'; return 'no error'; } catch (x) { return x.message; } }), /can only be set to ""/);
+    await log.check();
+    await ctx.close();
+  });
+
+  test('a model set while disconnected is the one answering after reconnect', async () => {
+    const { ctx, page, log } = await open('form.html');
+    const W = widget.origin;
+    const info = await page.evaluate(async (w) => {
+      await customElements.whenDefined('digit-recognizer');
+      const el = document.createElement('digit-recognizer');
+      document.body.append(el);
+      await el.ready;
+      const before = el.info.parameters;
+      el.remove();
+      el.model = `${w}/other.safetensors`;
+      document.body.append(el);
+      await el.ready;
+      return { before, after: el.info.parameters, classes: el.info.classes, model: el.model };
+    }, W);
+    assert.equal(info.model, `${W}/other.safetensors`);
+    assert.equal(info.classes, 10, 'the test model answers (10 classes, no "not a digit")');
+    assert.notEqual(info.after, info.before);
+    await log.check();
+    await ctx.close();
+  });
+
+  test('validity: required is checked at once, while the model loads and when set later', async () => {
+    const { ctx, page, log } = await open('form.html');
+    const states = await page.evaluate(async () => {
+      await customElements.whenDefined('digit-recognizer');
+      const form = document.getElementById('f2');
+      const loading = document.createElement('digit-recognizer');
+      loading.setAttribute('name', 'a');
+      loading.required = true;
+      form.append(loading);
+      const whileLoading = { valid: loading.checkValidity(), missing: loading.validity.valueMissing,
+        state: loading.dataset.state, form: form.checkValidity() };
+      const later = document.createElement('digit-recognizer');
+      later.setAttribute('name', 'b');
+      form.append(later);
+      await Promise.all([loading.ready, later.ready]);
+      const laterBefore = later.checkValidity();
+      later.required = true;
+      const laterRequired = { valid: later.checkValidity(), missing: later.validity.valueMissing };
+      later.required = false;
+      return { whileLoading, laterBefore, laterRequired, laterNotRequired: later.checkValidity() };
+    });
+    assert.deepEqual(states.whileLoading, { valid: false, missing: true, state: 'loading', form: false });
+    assert.equal(states.laterBefore, true);
+    assert.deepEqual(states.laterRequired, { valid: false, missing: true });
+    assert.equal(states.laterNotRequired, true);
+    await log.check();
+    await ctx.close();
+  });
+
+  test("one caller aborting a shared module load does not reject the others'", async () => {
+    const { ctx, page, log } = await open('form.html');
+    const outcome = await page.evaluate(async (w) => {
+      // A fresh copy of digits.js (its own module cache), so nothing is loaded yet.
+      const m = await import(`${w}/digits.js?fresh`);
+      const ac = new AbortController();
+      const first = m.loadModule({ signal: ac.signal });
+      const second = m.loadModule();
+      ac.abort();
+      const settle = (p) => p.then((mod) => (typeof mod.Recognizer === 'function' ? 'module' : 'odd'),
+        (e) => e.name);
+      return { first: await settle(first), second: await settle(second), third: await settle(m.loadModule()) };
+    }, widget.origin);
+    assert.deepEqual(outcome, { first: 'AbortError', second: 'module', third: 'module' });
     await log.check();
     await ctx.close();
   });
