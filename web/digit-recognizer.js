@@ -257,7 +257,9 @@ export class DigitRecognizerElement extends HTMLElement {
     }
     if (this.dataset.state !== this.#state) this.dataset.state = this.#state;
     this.#applyAttributes();
-    if (!this.#recognizer && this.#state !== 'error' && !this.#loading) this.#load();
+    // A model set while disconnected is loaded now; the same model is not loaded again (nor retried
+    // after it failed: set the model again for that).
+    if (this.#loadedUrl !== this.#modelUrl()) this.#load();
   }
 
   disconnectedCallback() {
@@ -271,14 +273,14 @@ export class DigitRecognizerElement extends HTMLElement {
   attributeChangedCallback(name, oldValue, newValue) {
     if (oldValue === newValue || !this.#parts) return;
     if (name === 'model') {
-      if (this.isConnected) this.#load();
+      if (this.isConnected && this.#loadedUrl !== this.#modelUrl()) this.#load();
       return;
     }
     this.#applyAttributes();
     if (['mode', 'gradcam', 'gradcam-class'].includes(name)) this.#update(name === 'mode');
   }
 
-  #loading = false;
+  #loadedUrl = null; // the model URL of the recognizer loaded, being loaded or failed
   #state = 'loading'; // reflected as data-state (not in the constructor: elements must not gain attributes there)
 
   #setState(state) {
@@ -307,13 +309,12 @@ export class DigitRecognizerElement extends HTMLElement {
     const token = ++this.#token;
     if (this.#recognizer || this.#state === 'error') this.#newReady();
     this.#recognizer = null;
-    this.#loading = true;
+    this.#loadedUrl = this.#modelUrl();
     this.#setState('loading');
     this.#showMessage('');
     this.#applyAttributes();
     recognizerFor(this.#modelUrl()).then((recognizer) => {
       if (token !== this.#token) return;
-      this.#loading = false;
       this.#recognizer = recognizer;
       if (this.#surface) this.#surface.limits = recognizer.info.limits;
       this.#setState('ready');
@@ -323,7 +324,6 @@ export class DigitRecognizerElement extends HTMLElement {
       this.#update(false);
     }, (error) => {
       if (token !== this.#token) return;
-      this.#loading = false;
       const e = error instanceof DigitsError ? error
         : new DigitsError(String((error && error.message) || error), { code: 'internal', cause: error });
       this.#setState('error');
@@ -359,6 +359,23 @@ export class DigitRecognizerElement extends HTMLElement {
     p.canvas.setAttribute('aria-label', `${label} with a mouse, a finger or a pen. Escape clears, Control+Z undoes.`);
     this.#applyDisabled(false);
     this.#applyEmpty();
+    this.#applyValidity();
+  }
+
+  // The form value and validity, from the value and `required`: run whenever either may have
+  // changed (a recognition, an attribute, a load), so a form never sees a stale state.
+  #applyValidity() {
+    if (!this.#internals) return;
+    const value = this.value;
+    this.#internals.setFormValue(value);
+    if (this.required && !value) {
+      this.#internals.setValidity({ valueMissing: true }, 'Please draw a digit.', this.#parts.canvas);
+    } else if (this.#result && this.#result.digits.some((d) => d.not_a_digit)) {
+      // A letter or a scribble is not a digit a form should take.
+      this.#internals.setValidity({ badInput: true }, 'That does not look like a digit.', this.#parts.canvas);
+    } else {
+      this.#internals.setValidity({});
+    }
   }
 
   // What depends on whether anything is drawn (run every frame: writes only what changed).
@@ -404,17 +421,7 @@ export class DigitRecognizerElement extends HTMLElement {
     this.#result = result && !result.empty ? result : null;
     this.#render();
     const value = this.value;
-    if (this.#internals) {
-      this.#internals.setFormValue(value);
-      if (this.required && !value) {
-        this.#internals.setValidity({ valueMissing: true }, 'Please draw a digit.', this.#parts.canvas);
-      } else if (this.#result && this.#result.digits.some((d) => d.not_a_digit)) {
-        // A letter or a scribble is not a digit a form should take.
-        this.#internals.setValidity({ badInput: true }, 'That does not look like a digit.', this.#parts.canvas);
-      } else {
-        this.#internals.setValidity({});
-      }
-    }
+    this.#applyValidity();
     const r = this.#result;
     this.dispatchEvent(new CustomEvent('recognize', {
       bubbles: true, composed: true,

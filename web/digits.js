@@ -89,8 +89,8 @@ function wasmLoadError(e, url) {
 
 // Fetches and compiles the wasm: started together with the import of digits.mjs, so the two
 // downloads overlap instead of the Emscripten glue asking for the wasm only once it has run.
-async function compile(url, signal) {
-  const response = await fetchOk(url, 'the WebAssembly module', signal);
+async function compile(url) {
+  const response = await fetchOk(url, 'the WebAssembly module');
   const type = response.headers.get('content-type') || '';
   try {
     if (typeof WebAssembly.compileStreaming === 'function' && type.startsWith('application/wasm')) {
@@ -114,8 +114,21 @@ async function instantiate(compiled, url, imports) {
 
 const modules = new Map(); // "moduleUrl|wasmUrl" -> Promise<Embind module>
 
+/** `promise`, or an AbortError as soon as `signal` aborts (the promise itself runs on). */
+function abortable(promise, signal) {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
 /**
- * Loads (once per URL pair) the Emscripten module and its wasm.
+ * Loads (once per URL pair) the Emscripten module and its wasm. The load is shared by every caller
+ * of the same URLs, so it is never cancelled by one of them: a caller's `signal` only stops that
+ * caller's wait (an AbortError for it), the others still get the module.
  * @param {{moduleUrl?: string | URL, wasmUrl?: string | URL, signal?: AbortSignal}} [options]
  */
 export function loadModule({ moduleUrl, wasmUrl, signal } = {}) {
@@ -123,17 +136,17 @@ export function loadModule({ moduleUrl, wasmUrl, signal } = {}) {
   const key = `${moduleUrl || ''}|${wasm}`;
   let promise = modules.get(key);
   if (!promise) {
-    promise = startModule(moduleUrl, wasm, signal);
+    promise = startModule(moduleUrl, wasm);
     modules.set(key, promise);
     promise.catch(() => modules.delete(key)); // a failed load may be retried
   }
-  return promise;
+  return abortable(promise, signal);
 }
 
-async function startModule(moduleUrl, wasmUrl, signal) {
+async function startModule(moduleUrl, wasmUrl) {
   const reason = unsupportedReason();
   if (reason) throw new DigitsError(reason, { code: 'unsupported' });
-  const compiled = compile(wasmUrl, signal);
+  const compiled = compile(wasmUrl);
   compiled.catch(() => {}); // reported through instantiateWasm; not unhandled if the import fails
   let factory;
   try {
