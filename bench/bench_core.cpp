@@ -14,9 +14,9 @@
 
 #include "digits/file.h"
 #include "digits/gradcam.h"
+#include "digits/recognizer.h"
 #include "kernels.h"
 #include "mnist.h"
-#include "digits/recognizer.h"
 #include "segment.h"
 
 #include "../tests/adversarial_drawings.h"

@@ -1,4 +1,4 @@
-// Drawings built to make number mode's split (core/segment.cpp) slow, each inside the limits of
+// Drawings built to make number mode's split (core/src/segment.cpp) slow, each inside the limits of
 // ValidateStrokes (1,000 strokes, 10,000 points per stroke, 100,000 points in all). Shared by the
 // bounded-work tests (tests/segment_test.cpp), the attack suite and bench/bench_core.cpp.
 #pragma once
@@ -38,7 +38,8 @@ inline std::vector<Stroke> TallStrokeAndScribbles(int pieces, int points, float 
 
 inline std::vector<AdversarialDrawing> AdversarialDrawings() {
   std::vector<AdversarialDrawing> out;
-  // The probe: a tall 2-point stroke and 63 strokes of 1,587 points, 16 units apart.
+  // The slowest known drawing: a tall 2-point stroke and 63 strokes of 1,587 points, 16 units
+  // apart.
   out.push_back({"tall+63x1587 16 apart", TallStrokeAndScribbles(63, 1587, 16.0f, 300.0f)});
   // The same, spread out so that no two pieces overlap or touch: 64 separate groups.
   out.push_back({"tall+63x1587 spread", TallStrokeAndScribbles(63, 1587, 400.0f, 1000.0f)});

@@ -1,5 +1,5 @@
-// The attack suite of issue #13, against one real `digits serve --threads 2` on loopback: every
-// probe of the issue's table and the slow-connection attack, each asserting its status and how
+// The attack suite, against one real `digits serve --threads 2` on loopback: every probe of the
+// README's hostile-client list and the slow-connection attack, each asserting its status and how
 // soon it came, that a normal client (another loopback address, 127.0.0.2) is served throughout
 // within a bounded multiple of its unloaded latency, and that the server is alive afterwards;
 // then its resident memory against the memory after one normal request of each kind.
@@ -30,9 +30,9 @@
 #include <nlohmann/json.hpp>
 
 #include "adversarial_drawings.h"
+#include "fixtures.h"
 #include "image_io.h"
 #include "server_process.h"
-#include "fixtures.h"
 
 // AddressSanitizer's allocator keeps freed memory in quarantine and ignores malloc_trim: the
 // memory check means something only without it.
@@ -366,8 +366,9 @@ TEST_F(AttackSuite, EveryProbeOfTheIssueAgainstOneServer) {
     std::printf("  %-40s %d in %.0f ms\n", name, r.status, r.seconds * 1000);
   };
 
-  // Number mode on the drawings built to be slow (the issue's ~790 KB drawing first), with integer
-  // coordinates as an attacker would send them; one that is still over --max-body gets its 413.
+  // Number mode on the drawings built to be slow (the ~790 KB drawing that once cost minutes
+  // first), with integer coordinates as an attacker would send them; one that is still over
+  // --max-body gets its 413.
   for (const test::AdversarialDrawing& d : test::AdversarialDrawings()) {
     std::string body = "{\"mode\": \"number\", \"strokes\": [";
     for (const Stroke& stroke : d.strokes) {
@@ -383,7 +384,7 @@ TEST_F(AttackSuite, EveryProbeOfTheIssueAgainstOneServer) {
     const std::string name =
         "number mode " + d.name + " (" + std::to_string(body.size() / 1000) + " KB)";
     UnderAttack(name.c_str(), port, bound, [&] {
-      // Two at once, as in the issue, three times.
+      // Two at once (a client that does not wait for its answers), three times.
       for (int round = 0; round < 3; ++round) {
         Reply a, b;
         std::thread other([&] { a = Exchange(port, Post("/predict", "application/json", body)); });

@@ -8,10 +8,10 @@
 #include <cmath>
 #include <limits>
 
-#include "image_io.h"
 #include "digits/file.h"
 #include "digits/recognizer.h"
 #include "fixtures.h"
+#include "image_io.h"
 
 namespace digits {
 namespace {

@@ -7,9 +7,9 @@
 #include <fstream>
 #include <string>
 
+#include "fixtures.h"
 #include "image_io.h"
 #include "mnist.h"
-#include "fixtures.h"
 
 namespace digits {
 namespace {
@@ -101,7 +101,7 @@ TEST(CliRecognize, NumberModeAndGradCamPng) {
   EXPECT_EQ(j["text"], "72");
   ASSERT_EQ(j["digits"].size(), 2u);
   EXPECT_EQ(j["digits"][0]["gradcam"]["size"], 28);
-  EXPECT_EQ(j["digits"][0]["gradcam"]["map"].size(), 28u);
+  EXPECT_EQ(j["digits"][0]["gradcam"]["map"].size(), 28u * 28u);  // flat, row-major
   Image image;
   const Status s = ReadImageFile(png, &image);
   ASSERT_TRUE(s.ok()) << s.message();

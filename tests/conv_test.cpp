@@ -34,9 +34,8 @@ void ExpectMatchesReference(const Layer& conv, ConvAlgorithm algorithm, std::mt1
                            std::to_string(conv.input.channels) + " cout " +
                            std::to_string(conv.output.channels) + " " +
                            std::to_string(conv.input.height) + "x" +
-                           std::to_string(conv.input.width) + " k" +
-                           std::to_string(conv.kernel_h) + " s" + std::to_string(conv.stride_h) +
-                           " p" + std::to_string(conv.pad_h);
+                           std::to_string(conv.input.width) + " k" + std::to_string(conv.kernel_h) +
+                           " s" + std::to_string(conv.stride_h) + " p" + std::to_string(conv.pad_h);
   const kernels::PackedConv packed = kernels::PackConv(conv, algorithm);
   ASSERT_EQ(packed.algorithm, algorithm) << what;
   const std::vector<float> input = test::RandomValues(conv.input.size(), rng);
@@ -58,9 +57,9 @@ TEST(Conv, BothAlgorithmsMatchReferenceOn3x3Shapes) {
   std::mt19937 rng(7);
   // cin, cout, h, w: the model's layers, odd sizes, a cout that is no multiple of 8 or 4, and
   // cin = 4, where Winograd applies but kAuto does not choose it.
-  const int shapes[][4] = {{8, 8, 5, 5},   {16, 16, 14, 14}, {32, 20, 14, 14}, {48, 64, 7, 7},
-                           {64, 80, 7, 7}, {4, 19, 6, 9},    {12, 3, 1, 1},    {8, 13, 2, 3},
-                           {4, 4, 28, 28}};
+  const int shapes[][4] = {{8, 8, 5, 5},   {16, 16, 14, 14}, {32, 20, 14, 14},
+                           {48, 64, 7, 7}, {64, 80, 7, 7},   {4, 19, 6, 9},
+                           {12, 3, 1, 1},  {8, 13, 2, 3},    {4, 4, 28, 28}};
   for (const auto& s : shapes) {
     const Layer conv = MakeConv(s[0], s[1], s[2], s[3], 3, 1, 1, &rng);
     ASSERT_TRUE(kernels::WinogradApplies(conv));
@@ -91,8 +90,9 @@ TEST(Conv, AutoChoosesWinogradFrom8InputChannels) {
   EXPECT_EQ(kernels::PackConv(MakeConv(4, 8, 7, 7, 3, 1, 1, &rng)).algorithm,
             ConvAlgorithm::kIndirectGemm);
   // Where Winograd does not apply, asking for it gives the indirect GEMM.
-  for (const Layer& conv : {MakeConv(6, 8, 7, 7, 3, 1, 1, &rng), MakeConv(8, 8, 7, 7, 3, 2, 1, &rng),
-                            MakeConv(8, 8, 7, 7, 5, 1, 2, &rng), MakeConv(8, 8, 7, 7, 3, 1, 0, &rng)}) {
+  for (const Layer& conv :
+       {MakeConv(6, 8, 7, 7, 3, 1, 1, &rng), MakeConv(8, 8, 7, 7, 3, 2, 1, &rng),
+        MakeConv(8, 8, 7, 7, 5, 1, 2, &rng), MakeConv(8, 8, 7, 7, 3, 1, 0, &rng)}) {
     EXPECT_FALSE(kernels::WinogradApplies(conv));
     EXPECT_EQ(kernels::PackConv(conv, ConvAlgorithm::kWinograd).algorithm,
               ConvAlgorithm::kIndirectGemm);

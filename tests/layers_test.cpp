@@ -8,8 +8,8 @@
 #include <limits>
 
 #include "digits/backend.h"
-#include "model_files.h"
 #include "fixtures.h"
+#include "model_files.h"
 
 namespace digits {
 namespace {
@@ -250,7 +250,8 @@ TEST(Layers, DenseAfterFlattenSeesPyTorchOrderWhateverLiesBetween) {
   const Tensor in = RandomTensor(cin, h, w, &rng);
   const std::vector<float> conv_w = test::RandomValues(cout * cin * 9, &rng, 0.5f);
   const std::vector<float> conv_b = test::RandomValues(cout, &rng);
-  const std::vector<float> fc_w = test::RandomValues(4 * n, &rng), fc_b = test::RandomValues(4, &rng);
+  const std::vector<float> fc_w = test::RandomValues(4 * n, &rng),
+                           fc_b = test::RandomValues(4, &rng);
   const Tensor conv_out = RefConv(in, conv_w, conv_b, cout, 3, 3, 1, 1, 1, 1);
   const json conv = {{"type", "conv2d"},     {"name", "conv"},   {"in_channels", cin},
                      {"out_channels", cout}, {"kernel", {3, 3}}, {"padding", {1, 1}}};
@@ -262,11 +263,14 @@ TEST(Layers, DenseAfterFlattenSeesPyTorchOrderWhateverLiesBetween) {
     std::vector<float> expected;
   };
   const std::vector<Case> cases = {
-      {"conv, flatten, relu, dense", {conv, flatten, relu, dense},
+      {"conv, flatten, relu, dense",
+       {conv, flatten, relu, dense},
        RefDense(RefRelu(conv_out), fc_w, fc_b)},
-      {"conv, flatten, flatten, dense", {conv, flatten, flatten, dense},
+      {"conv, flatten, flatten, dense",
+       {conv, flatten, flatten, dense},
        RefDense(conv_out, fc_w, fc_b)},
-      {"conv, relu, flatten, relu, flatten, dense", {conv, relu, flatten, relu, flatten, dense},
+      {"conv, relu, flatten, relu, flatten, dense",
+       {conv, relu, flatten, relu, flatten, dense},
        RefDense(RefRelu(conv_out), fc_w, fc_b)},
   };
   for (const Case& c : cases) {
@@ -275,11 +279,11 @@ TEST(Layers, DenseAfterFlattenSeesPyTorchOrderWhateverLiesBetween) {
         {"labels", {"a", "b", "c", "d"}},
         {"layers", c.layers},
         {"gradcam_layer", 0}};
-    const std::vector<uint8_t> bytes = test::MakeModelFile(
-        arch, {{"conv.weight", {cout, cin, 3, 3}, conv_w},
-               {"conv.bias", {cout}, conv_b},
-               {"fc.weight", {4, n}, fc_w},
-               {"fc.bias", {4}, fc_b}});
+    const std::vector<uint8_t> bytes =
+        test::MakeModelFile(arch, {{"conv.weight", {cout, cin, 3, 3}, conv_w},
+                                   {"conv.bias", {cout}, conv_b},
+                                   {"fc.weight", {4, n}, fc_w},
+                                   {"fc.bias", {4}, fc_b}});
     Network net;
     const Status load = LoadNetwork(bytes.data(), bytes.size(), &net);
     ASSERT_TRUE(load.ok()) << c.name << ": " << load.message();

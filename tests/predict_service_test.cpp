@@ -11,7 +11,9 @@
 namespace digits {
 namespace {
 
-std::vector<uint8_t> Bytes(const std::string& s) { return {s.begin(), s.end()}; }
+std::vector<uint8_t> Bytes(const std::string& s) {
+  return {s.begin(), s.end()};
+}
 
 TEST(Base64, DecodesStandardBase64) {
   std::vector<uint8_t> out;
@@ -27,7 +29,8 @@ TEST(Base64, DecodesStandardBase64) {
 
 TEST(Base64, RefusesWhitespaceAndStrayCharacters) {
   // Each is a multiple of 4 long; OpenSSL's block decoder trims surrounding whitespace, so the
-  // padding was once counted on the wrong text and zero bytes were appended ("QQ==    " -> "A\0\0").
+  // padding was once counted on the wrong text and zero bytes were appended ("QQ==    " ->
+  // "A\0\0").
   for (const char* text : {"QQ==    ", "    QQ==", "QUJD\n\n\n\n", "QU JD", "QUJD====", "QQ=A",
                            "Q===", "QUJ-", "QUJ_", "", "QUJ"}) {
     std::vector<uint8_t> out = {42};
@@ -38,14 +41,16 @@ TEST(Base64, RefusesWhitespaceAndStrayCharacters) {
 
 TEST(Base64, BatchImagesWithWhitespaceAreRefusedNotPadded) {
   std::vector<uint8_t> png;
-  ASSERT_TRUE(ReadFile(DIGITS_TEST_DATA "/../fuzz/corpus/fuzz_image/mnist0.png", 1 << 20, &png).ok());
+  ASSERT_TRUE(
+      ReadFile(DIGITS_TEST_DATA "/../fuzz/corpus/fuzz_image/mnist0.png", 1 << 20, &png).ok());
   std::string encoded(4 * ((png.size() + 2) / 3), '\0');
   EVP_EncodeBlock(reinterpret_cast<unsigned char*>(&encoded[0]), png.data(),
                   static_cast<int>(png.size()));
   std::unique_ptr<PredictService> service;
   ASSERT_TRUE(PredictService::Create(DIGITS_TEST_DATA "/tiny_gap.safetensors", {}, &service).ok());
   const nlohmann::json batch = {
-      {"inputs", {{{"image", encoded}}, {{"image", encoded + "    "}}, {{"image", " " + encoded}}}}};
+      {"inputs",
+       {{{"image", encoded}}, {{"image", encoded + "    "}}, {{"image", " " + encoded}}}}};
   const HttpReply reply = service->PredictBatch("application/json", batch.dump());
   ASSERT_EQ(reply.status, 200) << reply.body;
   const nlohmann::json results = nlohmann::json::parse(reply.body)["results"];

@@ -3,9 +3,9 @@
 
 #include <cmath>
 
-#include "mnist.h"
 #include "digits/preprocess.h"
 #include "fixtures.h"
+#include "mnist.h"
 
 namespace digits {
 namespace {

@@ -44,8 +44,7 @@ TEST(Safetensors, ParsesAFileThatIsNoDigitsModel) {
 TEST(Safetensors, ReadTensorChecksNameShapeAndValues) {
   json header;
   header["w"] = {{"dtype", "F32"}, {"shape", {3}}, {"data_offsets", {0, 12}}};
-  const std::vector<uint8_t> bytes =
-      test::MakeSafetensors(header, FloatBytes({1.0f, NAN, 3.0f}));
+  const std::vector<uint8_t> bytes = test::MakeSafetensors(header, FloatBytes({1.0f, NAN, 3.0f}));
   Safetensors file;
   ASSERT_TRUE(ParseSafetensors(bytes.data(), bytes.size(), &file).ok());
   std::vector<float> out = {42.0f};

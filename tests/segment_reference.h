@@ -1,5 +1,5 @@
-// The split as it was at commit 855bb37 (core/segment.cpp), exact but quadratic in the points of
-// the pieces, plus the stray-mark rule added since (a small piece far from all ink stays apart).
+// The split as it was at commit 855bb37 (core/src/segment.cpp), exact but quadratic in the points
+// of the pieces, plus the stray-mark rule added since (a small piece far from all ink stays apart).
 // Kept as the reference that the bounded split must equal on drawings of a normal size
 // (tests/segment_test.cpp).
 #pragma once

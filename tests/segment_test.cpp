@@ -1,6 +1,7 @@
 // Number mode's split on drawings built to be slow (tests/adversarial_drawings.h): the work it
 // does, counted by SplitWork, stays under a fixed bound whatever the drawing, and every stroke
-// still lands in exactly one digit; what the split makes of ordinary numbers; and what it refuses. (Time is measured in bench/bench_core.cpp, not here.)
+// still lands in exactly one digit; what the split makes of ordinary numbers; and what it refuses.
+// (Time is measured in bench/bench_core.cpp, not here.)
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -8,9 +9,9 @@
 #include <random>
 
 #include "adversarial_drawings.h"
+#include "fixtures.h"
 #include "segment.h"
 #include "segment_reference.h"
-#include "fixtures.h"
 
 namespace digits {
 namespace {
@@ -106,8 +107,7 @@ TEST(Segment, NormalDrawingsSplitAsBefore) {
     }
     std::shuffle(strokes.begin(), strokes.end(), rng);
     SplitWork work;
-    ASSERT_EQ(Split(strokes, &work), reference::SplitIntoDigits(strokes))
-        << "trial " << trial;
+    ASSERT_EQ(Split(strokes, &work), reference::SplitIntoDigits(strokes)) << "trial " << trial;
     nearest_ink += work.point_pairs > 0;
   }
   std::printf("%d of 3000 numbers had small pieces joined to their nearest ink\n", nearest_ink);

@@ -12,11 +12,11 @@
 #include <fstream>
 #include <thread>
 
+#include "fixtures.h"
 #include "image_io.h"
 #include "mnist.h"
 #include "predict_service.h"
 #include "server_process.h"
-#include "fixtures.h"
 
 namespace digits {
 namespace {
@@ -73,7 +73,7 @@ TEST(Server, AnswersEqualTheCli) {
   EXPECT_EQ(got["text"], want["text"]);
   ASSERT_EQ(got["digits"].size(), 2u);
   EXPECT_EQ(got["digits"], want["digits"]);
-  EXPECT_EQ(got["digits"][0]["gradcam"]["map"].size(), 28u);
+  EXPECT_EQ(got["digits"][0]["gradcam"]["map"].size(), 28u * 28u);  // flat, row-major
 
   // An MNIST digit as PNG.
   const std::string png = MnistPng(0);

@@ -10,8 +10,8 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
-#include "mnist.h"
 #include "digits/recognizer.h"
+#include "mnist.h"
 
 namespace digits::cli {
 namespace {
@@ -100,7 +100,9 @@ void AddEvalCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--model", args->model, "Model file (.safetensors)")->required();
   cmd->add_option("--images", args->images, "idx image file, plain or .gz")->required();
   cmd->add_option("--labels", args->labels, "idx label file, plain or .gz")->required();
-  cmd->add_option("--backend", args->backend, "xnnpack or builtin (default: the best this build has)")->capture_default_str();
+  cmd->add_option("--backend", args->backend,
+                  "xnnpack or builtin (default: the best this build has)")
+      ->capture_default_str();
   cmd->add_option("--limit", args->limit, "Evaluate only the first N images");
   cmd->add_flag("--preprocess", args->preprocess,
                 "Read each image through the image path (any size, either polarity)");

@@ -6,10 +6,10 @@
 
 #include "commands.h"
 #include "digits/file.h"
+#include "digits/recognizer.h"
 #include "image_io.h"
 #include "json_io.h"
 #include "overlay.h"
-#include "digits/recognizer.h"
 
 namespace digits::cli {
 namespace {
@@ -87,7 +87,9 @@ void AddRecognizeCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--gradcam", args->gradcam_png,
                   "Write the Grad-CAM heatmap over the input (PNG)");
   cmd->add_option("--class", args->gradcam_class, "Grad-CAM for this class (default: predicted)");
-  cmd->add_option("--backend", args->backend, "xnnpack or builtin (default: the best this build has)")->capture_default_str();
+  cmd->add_option("--backend", args->backend,
+                  "xnnpack or builtin (default: the best this build has)")
+      ->capture_default_str();
   cmd->add_flag("--json", args->json, "Print one JSON object");
   cmd->callback([args, exit_code] { *exit_code = RunRecognize(*args); });
 }

@@ -1,4 +1,4 @@
-// digits serve: the static site and the /predict API in one process (core/http_server.h, on
+// digits serve: the static site and the /predict API in one process (core/native/http_server.h, on
 // Boost.Beast). Binds 127.0.0.1 unless told otherwise; SIGINT/SIGTERM stop it gracefully
 // (in-flight requests finish); one log line per request on stderr.
 #include <malloc.h>
@@ -114,7 +114,9 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
                   "Origins whose pages may use the API and embed the widget: '*', 'none' or a "
                   "comma-separated list (https://a.example,http://localhost:3000)")
       ->capture_default_str();
-  cmd->add_option("--backend", args->backend, "xnnpack or builtin (default: the best this build has)")->capture_default_str();
+  cmd->add_option("--backend", args->backend,
+                  "xnnpack or builtin (default: the best this build has)")
+      ->capture_default_str();
   cmd->callback([args, exit_code] { *exit_code = RunServe(*args); });
 }
 

@@ -17,8 +17,8 @@
 #include <utility>
 #include <vector>
 
-#include "predict_service.h"
 #include "digits/status.h"
+#include "predict_service.h"
 
 namespace digits {
 

@@ -4,8 +4,8 @@
 
 #include <vector>
 
-#include "image_io.h"
 #include "digits/recognizer.h"
+#include "image_io.h"
 
 namespace digits {
 

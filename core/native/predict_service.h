@@ -1,9 +1,9 @@
-// The /predict service of `digits serve`, independent of sockets: each call takes a request's
-// content type and body and returns the reply, so the HTTP layer (core/cli/serve.cpp, on
-// cpp-httplib) stays thin and the handler can be tested and fuzzed directly.
+// The predict service of `digits serve`, independent of sockets: each call takes a request's
+// content type and body and returns the reply, so the HTTP layer (http_server.h) stays thin and
+// the service can be tested and fuzzed directly.
 //   POST /predict        image/png | image/jpeg body, or application/json strokes
 //                        {"strokes": [...], "mode": "digit"|"number", "gradcam": bool,
-//                         "class": int} -> the CLI's result JSON (gradcam: 28x28 map per digit)
+//                         "class": int} -> the result object (core/RESULT_FORMAT.md)
 //   POST /predict/batch  {"inputs": [{strokes...} | {"image": "<base64 PNG/JPEG>"}, ...]}
 //                        -> {"results": [result | {"error": "..."}, ...]}
 //   GET  /model          architecture, parameters, MACs, model metadata, SHA-256 of the file

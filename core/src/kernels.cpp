@@ -225,7 +225,7 @@ bool WinogradApplies(const Layer& conv) {
 
 ConvAlgorithm ChooseConvAlgorithm(const Layer& conv) {
   return WinogradApplies(conv) && conv.input.channels >= 8 ? ConvAlgorithm::kWinograd
-                                                            : ConvAlgorithm::kIndirectGemm;
+                                                           : ConvAlgorithm::kIndirectGemm;
 }
 
 PackedConv PackConv(const Layer& conv, ConvAlgorithm algorithm) {

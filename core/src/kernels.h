@@ -29,8 +29,8 @@ ConvAlgorithm ChooseConvAlgorithm(const Layer& conv);
 // micro-kernel reads them contiguously.
 struct PackedConv {
   ConvAlgorithm algorithm = ConvAlgorithm::kIndirectGemm;  // never kAuto
-  int k = 0;                  // kh * kw * cin
-  int panels = 0;             // ceil(cout / 8)
+  int k = 0;                                               // kh * kw * cin
+  int panels = 0;                                          // ceil(cout / 8)
   std::vector<float> weight;  // indirect GEMM: panels * [k][8], zero padded; else empty
   std::vector<float> bias;    // panels * 8
   // Winograd: U = G g G^T for the 16 points xi, [16][panels][cin][8]; else empty.

@@ -301,12 +301,12 @@ Status ParseArchitecture(const std::string& text, const Safetensors& file, Netwo
     if (layer.type == LayerType::kConv2d) {
       const int in = layer.input.channels;
       std::vector<float> oihw;
-      DIGITS_RETURN_IF_ERROR(read(layer.name + ".weight",
-                                        {out, in, layer.kernel_h, layer.kernel_w}, &oihw));
+      DIGITS_RETURN_IF_ERROR(
+          read(layer.name + ".weight", {out, in, layer.kernel_h, layer.kernel_w}, &oihw));
       layer.weight = ConvWeightToOhwi(oihw, out, in, layer.kernel_h, layer.kernel_w);
     } else if (layer.type == LayerType::kDense) {
-      DIGITS_RETURN_IF_ERROR(read(layer.name + ".weight",
-                                        {out, layer.input.channels}, &layer.weight));
+      DIGITS_RETURN_IF_ERROR(
+          read(layer.name + ".weight", {out, layer.input.channels}, &layer.weight));
       if (flattened_from[i].size() > 0) {
         layer.weight = DenseColumnsChwToHwc(layer.weight, out, flattened_from[i]);
       }
@@ -409,9 +409,10 @@ Status LoadNetwork(const uint8_t* data, size_t size, Network* out) {
   }
   auto format = net.metadata.find("format");
   if (format == net.metadata.end() || format->second != "digits/1") {
-    return Status::Error(file.metadata.empty()
-                             ? "model header has no __metadata__ (not a digits model file)"
-                             : "__metadata__.format must be \"digits/1\" (not a digits model file)");
+    return Status::Error(
+        file.metadata.empty()
+            ? "model header has no __metadata__ (not a digits model file)"
+            : "__metadata__.format must be \"digits/1\" (not a digits model file)");
   }
   if (architecture.empty()) return Status::Error("__metadata__ has no \"architecture\"");
   DIGITS_RETURN_IF_ERROR(ParseArchitecture(architecture, file, &net));

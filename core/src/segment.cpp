@@ -108,8 +108,8 @@ void JoinTouchingStrokes(const std::vector<Stroke>& strokes, const Box& box, flo
 
 }  // namespace
 
-Status SplitIntoDigits(const std::vector<Stroke>& strokes, std::vector<std::vector<int>>* groups_out,
-                       SplitWork* work_out) {
+Status SplitIntoDigits(const std::vector<Stroke>& strokes,
+                       std::vector<std::vector<int>>* groups_out, SplitWork* work_out) {
   // The distances below are finite only for finite coordinates: validate as the Recognizer does.
   DIGITS_RETURN_IF_ERROR(ValidateStrokes(strokes));
   SplitWork work;

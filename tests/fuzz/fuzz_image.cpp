@@ -2,8 +2,8 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "image_io.h"
 #include "digits/preprocess.h"
+#include "image_io.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   digits::Image image;

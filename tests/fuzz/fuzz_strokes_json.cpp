@@ -4,8 +4,8 @@
 #include <string>
 #include <vector>
 
-#include "json_io.h"
 #include "digits/preprocess.h"
+#include "json_io.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<digits::Stroke> strokes;

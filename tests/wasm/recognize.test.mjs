@@ -84,11 +84,85 @@ test('wasm and native give the same probabilities for fixture digits', async () 
         `digit ${d.index} class ${i}: wasm ${got.probabilities[i]} native ${want.probabilities[i]}`);
     }
     assert.equal(got.input.length, 28 * 28);
-    assert.equal(got.gradcam.heatmap.length, 28 * 28);
+    assert.equal(got.gradcam.map.length, 28 * 28);
     assert.equal(got.gradcam.class, got.digit);
-    const heat = want.gradcam.map.flat();
-    for (let i = 0; i < heat.length; i++) assert.ok(Math.abs(got.gradcam.heatmap[i] - heat[i]) <= 1e-4);
+    const heat = want.gradcam.map;
+    for (let i = 0; i < heat.length; i++) assert.ok(Math.abs(got.gradcam.map[i] - heat[i]) <= 1e-4);
   }
+  recognizer.delete();
+});
+
+// Plain JSON values: typed arrays as arrays, so the wasm object compares with the CLI's JSON.
+function plain(value) {
+  if (ArrayBuffer.isView(value)) return Array.from(value);
+  if (Array.isArray(value)) return value.map(plain);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
+  }
+  return value;
+}
+
+// Equal structure and values; numbers to `tolerance` (wasm and native builds round differently).
+function assertSameDocument(got, want, where = 'result', tolerance = 1e-4) {
+  if (typeof want === 'number') {
+    assert.equal(typeof got, 'number', where);
+    assert.ok(Math.abs(got - want) <= tolerance * Math.max(1, Math.abs(want)), `${where}: ${got} vs ${want}`);
+  } else if (Array.isArray(want)) {
+    assert.ok(Array.isArray(got), `${where} is an array`);
+    assert.equal(got.length, want.length, `${where}.length`);
+    want.forEach((w, i) => assertSameDocument(got[i], w, `${where}[${i}]`, tolerance));
+  } else if (want && typeof want === 'object') {
+    assert.deepEqual(Object.keys(got).sort(), Object.keys(want).sort(), `${where}: fields`);
+    for (const k of Object.keys(want)) assertSameDocument(got[k], want[k], `${where}.${k}`, tolerance);
+  } else {
+    assert.equal(got, want, where);
+  }
+}
+
+// The field paths of core/RESULT_FORMAT.md's table, and those present in a result.
+function documentedFields() {
+  const text = readFileSync(path.join(dataDir, '../../core/RESULT_FORMAT.md'), 'utf8');
+  return [...text.matchAll(/^\| `([a-z_[\].]+)` \|/gm)].map((m) => m[1]).sort();
+}
+function fieldsOf(doc, prefix = '', out = new Set()) {
+  for (const [k, v] of Object.entries(doc)) {
+    const p = prefix ? `${prefix}.${k}` : k;
+    out.add(p);
+    if (Array.isArray(v)) v.forEach((e) => { if (e && typeof e === 'object') fieldsOf(e, `${p}[]`, out); });
+    else if (v && typeof v === 'object') fieldsOf(v, p, out);
+  }
+  return out;
+}
+
+test('one schema: the wasm result is the CLI\'s --json object, with the documented fields', async () => {
+  const recognizer = await loadRecognizer();
+  const [a, b] = fixture.digits.slice(0, 2);
+  const strokes = [...a.strokes, ...b.strokes.map((s) => s.map(([x, y]) => [x + 300, y]))];
+  const got = plain(recognizer.recognize(...pack(strokes), { mode: 'number', gradcam: true, gradcamClass: 3 }));
+  assert.equal(got.error, undefined, got.error);
+  const want = native(strokes, ['--number', '--class', '3']);
+  assertSameDocument(got, want);
+  assert.deepEqual([...fieldsOf(got)].sort(), documentedFields());
+  // Without Grad-CAM, a plain digit: gradcam is null in both.
+  const single = plain(recognizer.recognize(...pack(a.strokes), { mode: 'digit' }));
+  assertSameDocument(single, native(a.strokes, []));
+  assert.equal(single.digits[0].gradcam, null);
+  recognizer.delete();
+});
+
+test('info().limits are the library\'s, as core/include/digits/limits.h defines them', async () => {
+  const recognizer = await loadRecognizer();
+  const header = readFileSync(path.join(dataDir, '../../core/include/digits/limits.h'), 'utf8');
+  const constant = (name) => {
+    const m = header.match(new RegExp(`constexpr \\w+ ${name} = ([^;]+);`));
+    assert.ok(m, name);
+    return Function(`return ${m[1].replace(/f$/, '').replace(/u(?= )/g, '')}`)();
+  };
+  assert.deepEqual(recognizer.info().limits, {
+    strokes: constant('kMaxStrokes'), pointsPerStroke: constant('kMaxPointsPerStroke'),
+    points: constant('kMaxPoints'), coordinate: constant('kMaxCoordinate'),
+    imageSide: constant('kMaxImageSide'), imagePixels: constant('kMaxImagePixels'),
+  });
   recognizer.delete();
 });
 
@@ -136,10 +210,12 @@ test('wasm bad-input table: every entry gets its error or an empty result, and n
     ['a million points', () => recognizer.recognize(million, new Uint32Array([1_000_000]), {}), /too many points/],
     ['Inf coordinate', () => recognizer.recognize(new Float32Array([0, 0, Infinity, 1]), new Uint32Array([2]), {}), /not a finite number/],
     ['too many strokes', () => recognizer.recognize(new Float32Array(0), new Uint32Array(1001), {}), /too many strokes/],
-    ['0x0 image', () => recognizer.recognizeImage(new Uint8Array(0), 0, 0, 1, {}), /out of range/],
-    ['20000x20000 image', () => recognizer.recognizeImage(new Uint8Array(4), 20000, 20000, 1, {}), /out of range/],
+    ['0x0 image', () => recognizer.recognizeImage(new Uint8Array(0), 0, 0, 1, {}), /image is 0x0: it has no pixels/],
+    // The wording of digits::CheckImageSize, as the CLI, the server and the C++ API say it.
+    ['20000x20000 image', () => recognizer.recognizeImage(new Uint8Array(4), 20000, 20000, 1, {}),
+      /^image is 20000x20000, beyond the limit \(8192 per side, 16777216 pixels in all\)$/],
     ['wrong image size', () => recognizer.recognizeImage(new Uint8Array(10), 4, 4, 1, {}), /image data has 10 bytes, 4x4x1 needs 16/],
-    ['5 channels', () => recognizer.recognizeImage(new Uint8Array(5), 1, 1, 5, {}), /out of range/],
+    ['5 channels', () => recognizer.recognizeImage(new Uint8Array(5), 1, 1, 5, {}), /image has 5 channels \(1 to 4 expected\)/],
     ['number mode on an image', () => recognizer.recognizeImage(new Uint8Array(16), 4, 4, 1, { mode: 'number' }), /number mode needs strokes/],
   ];
   for (const [name, call, expected] of rows) {

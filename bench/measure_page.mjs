@@ -1,5 +1,5 @@
 // Measures the page in headless Chromium and prints (or, with --write, puts into web/README.md)
-// the numbers issue 5 asks for:
+// the page's numbers:
 //   - total download of the page (every response of a cold load: HTML, CSS, JS, wasm, model),
 //     raw and gzip -9 (what a static host would send compressed);
 //   - time from navigation to the first possible prediction (the page's `digits-ready` mark:
@@ -9,14 +9,14 @@
 //     of 200 different fixture digits, each timed alone. The page is served cross-origin isolated
 //     (COOP/COEP) so performance.now() has 5 us resolution instead of 100 us.
 //
-//   node tests/web/measure.mjs            # print
-//   node tests/web/measure.mjs --write    # also update the numbers section of web/README.md
+//   node bench/measure_page.mjs            # print
+//   node bench/measure_page.mjs --write    # also update the numbers section of web/README.md
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { serve } from './server.mjs';
-import { REPO, SITE, fixtureDigits, launch, requireSite } from './helpers.mjs';
+import { serve } from '../tests/web/server.mjs';
+import { REPO, SITE, fixtureDigits, launch, requireSite } from '../tests/web/helpers.mjs';
 
 const RUNS = 7;
 const N = 200;
@@ -144,7 +144,7 @@ result.date = new Date().toISOString().slice(0, 10);
 const d = result.download;
 const r = result.recognition;
 const md = [
-  `Measured by \`node tests/web/measure.mjs --write\` on ${result.date}: headless Chromium ${result.chromium}, ` +
+  `Measured by \`node bench/measure_page.mjs --write\` on ${result.date}: headless Chromium ${result.chromium}, ` +
     `${result.machine}, page served from 127.0.0.1. Model: ${kb(result.model.bytes)} (${result.model.dtypes}).`,
   '',
   '| what | number |',
