@@ -1,6 +1,5 @@
 #include "json_io.h"
 
-#include <cmath>
 #include <utility>
 
 #include "digits/result.h"
@@ -28,10 +27,7 @@ Status StrokesFromJson(const nlohmann::json& object, std::vector<Stroke>* out) {
         return Status::Errorf("stroke %zu, point %zu must be [x, y] numbers", s, k);
       }
       const double x = p[0].get<double>(), y = p[1].get<double>();
-      if (!(std::fabs(x) <= kMaxCoordinate && std::fabs(y) <= kMaxCoordinate)) {
-        return Status::Errorf("stroke %zu, point %zu: coordinate (%g, %g) is beyond +-%g", s, k, x,
-                              y, kMaxCoordinate);
-      }
+      DIGITS_RETURN_IF_ERROR(CheckPoint(s, k, x, y));
       points.push_back({static_cast<float>(x), static_cast<float>(y)});
     }
     strokes.push_back(std::move(points));

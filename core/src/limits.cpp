@@ -1,5 +1,7 @@
 #include "digits/limits.h"
 
+#include <cmath>
+
 namespace digits {
 
 Status CheckDrawingSize(size_t strokes, size_t points) {
@@ -16,6 +18,18 @@ Status CheckStrokeSize(size_t index, size_t points) {
   if (points > static_cast<size_t>(kMaxPointsPerStroke)) {
     return Status::Errorf("stroke %zu has too many points: %zu (at most %d per stroke)", index,
                           points, kMaxPointsPerStroke);
+  }
+  return Status::Ok();
+}
+
+Status CheckPoint(size_t stroke, size_t point, double x, double y) {
+  if (!std::isfinite(x) || !std::isfinite(y)) {
+    return Status::Errorf("stroke %zu, point %zu: coordinate is not a finite number", stroke,
+                          point);
+  }
+  if (std::fabs(x) > kMaxCoordinate || std::fabs(y) > kMaxCoordinate) {
+    return Status::Errorf("stroke %zu, point %zu: coordinate (%g, %g) is beyond +-%g", stroke,
+                          point, x, y, kMaxCoordinate);
   }
   return Status::Ok();
 }

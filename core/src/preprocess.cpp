@@ -92,14 +92,7 @@ Status ValidateStrokes(const std::vector<Stroke>& strokes) {
     const Stroke& stroke = strokes[s];
     DIGITS_RETURN_IF_ERROR(CheckStrokeSize(s, stroke.size()));
     for (size_t k = 0; k < stroke.size(); ++k) {
-      const Point p = stroke[k];
-      if (!std::isfinite(p.x) || !std::isfinite(p.y)) {
-        return Status::Errorf("stroke %zu, point %zu: coordinate is not a finite number", s, k);
-      }
-      if (std::fabs(p.x) > kMaxCoordinate || std::fabs(p.y) > kMaxCoordinate) {
-        return Status::Errorf("stroke %zu, point %zu: coordinate (%g, %g) is beyond +-%g", s, k,
-                              p.x, p.y, kMaxCoordinate);
-      }
+      DIGITS_RETURN_IF_ERROR(CheckPoint(s, k, stroke[k].x, stroke[k].y));
     }
   }
   return Status::Ok();
