@@ -27,7 +27,7 @@ Status StrokesFromJson(const nlohmann::json& object, std::vector<Stroke>* out) {
         return Status::Errorf("stroke %zu, point %zu must be [x, y] numbers", s, k);
       }
       const double x = p[0].get<double>(), y = p[1].get<double>();
-      DIGITS_RETURN_IF_ERROR(CheckPoint(s, k, x, y));
+      if (!PointWithinLimits(x, y)) return CheckPoint(s, k, x, y);
       points.push_back({static_cast<float>(x), static_cast<float>(y)});
     }
     strokes.push_back(std::move(points));

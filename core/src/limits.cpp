@@ -23,6 +23,7 @@ Status CheckStrokeSize(size_t index, size_t points) {
 }
 
 Status CheckPoint(size_t stroke, size_t point, double x, double y) {
+  if (PointWithinLimits(x, y)) return Status::Ok();
   if (!std::isfinite(x) || !std::isfinite(y)) {
     return Status::Errorf("stroke %zu, point %zu: coordinate is not a finite number", stroke,
                           point);

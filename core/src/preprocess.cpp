@@ -90,9 +90,13 @@ Status ValidateStrokes(const std::vector<Stroke>& strokes) {
   DIGITS_RETURN_IF_ERROR(CheckDrawingSize(strokes.size(), total));
   for (size_t s = 0; s < strokes.size(); ++s) {
     const Stroke& stroke = strokes[s];
-    DIGITS_RETURN_IF_ERROR(CheckStrokeSize(s, stroke.size()));
+    if (stroke.size() > static_cast<size_t>(kMaxPointsPerStroke)) {
+      return CheckStrokeSize(s, stroke.size());
+    }
     for (size_t k = 0; k < stroke.size(); ++k) {
-      DIGITS_RETURN_IF_ERROR(CheckPoint(s, k, stroke[k].x, stroke[k].y));
+      if (!PointWithinLimits(stroke[k].x, stroke[k].y)) {
+        return CheckPoint(s, k, stroke[k].x, stroke[k].y);
+      }
     }
   }
   return Status::Ok();

@@ -97,11 +97,11 @@ Status Recognizer::Finish(const RecognizeOptions& options, DigitResult* digit) {
 Status Recognizer::RecognizeStrokes(const std::vector<Stroke>& strokes,
                                     const RecognizeOptions& options, Recognition* out) {
   DIGITS_RETURN_IF_ERROR(CheckOptions(options));
-  DIGITS_RETURN_IF_ERROR(ValidateStrokes(strokes));
   std::vector<std::vector<int>> groups;
   if (options.mode == Mode::kNumber) {
-    DIGITS_RETURN_IF_ERROR(SplitIntoDigits(strokes, &groups));
+    DIGITS_RETURN_IF_ERROR(SplitIntoDigits(strokes, &groups));  // validates the drawing first
   } else {
+    DIGITS_RETURN_IF_ERROR(ValidateStrokes(strokes));
     groups.emplace_back();
     for (size_t s = 0; s < strokes.size(); ++s) {
       if (!strokes[s].empty()) groups[0].push_back(static_cast<int>(s));

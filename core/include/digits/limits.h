@@ -29,8 +29,13 @@ constexpr int kMaxImagePixels = 4096 * 4096;
 Status CheckDrawingSize(size_t strokes, size_t points);
 // One stroke's point count (`index` names it in the message).
 Status CheckStrokeSize(size_t index, size_t points);
-// Point `point` of stroke `stroke`: finite and within kMaxCoordinate. In double, so a front end can
-// check what it parsed before narrowing it to float.
+// Whether a point is finite and within kMaxCoordinate (false for NaN and Inf): inline, since it
+// runs for every point of every drawing.
+inline bool PointWithinLimits(double x, double y) {
+  return (x < 0 ? -x : x) <= kMaxCoordinate && (y < 0 ? -y : y) <= kMaxCoordinate;
+}
+// The error for point `point` of stroke `stroke` (ok when PointWithinLimits). In double, so a
+// front end can check what it parsed before narrowing it to float.
 Status CheckPoint(size_t stroke, size_t point, double x, double y);
 // An image's dimensions: at least 1x1, at most kMaxImageSide per side and kMaxImagePixels.
 Status CheckImageSize(int64_t width, int64_t height);
