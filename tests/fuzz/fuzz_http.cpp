@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -64,14 +65,32 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   digits::RequestControl control;
   control.deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  // Half the inputs under a list of origins: an answer is readable by a listed origin only.
+  digits::CorsPolicy cors;
+  if (size % 2 == 1) {
+    cors.any = false;
+    cors.origins = {"https://a.example", "http://127.0.0.1:3000"};
+  }
   const digits::HttpResponse response =
-      digits::HandleHttpRequest(*target->service, target->site_root, request, control);
+      digits::HandleHttpRequest(*target->service, target->site_root, request, control, cors);
   if (response.status < 200 || response.status > 599) std::abort();
-  bool nosniff = false;
+  bool nosniff = false, page = false;
+  const std::string* allow_origin = nullptr;
   for (const auto& header : response.headers) {
     nosniff |= header.first == "X-Content-Type-Options" && header.second == "nosniff";
+    page |= header.first == "X-Frame-Options";
+    if (header.first == "Access-Control-Allow-Origin") allow_origin = &header.second;
   }
   if (!nosniff) std::abort();
+  if (allow_origin != nullptr) {
+    if (page) std::abort();  // the page is never readable by another origin
+    if (cors.any ? *allow_origin != "*"
+                 : (*allow_origin != request.origin ||
+                    std::find(cors.origins.begin(), cors.origins.end(), *allow_origin) ==
+                        cors.origins.end())) {
+      std::abort();
+    }
+  }
   // A 200 that is not the API's JSON is a static file: one of the site's.
   if (response.status == 200 && response.content_type != "application/json" &&
       target->files.count(response.body) == 0) {
