@@ -60,10 +60,10 @@ def resample_stroke(s, gap):
 
 def vary_strokes(strokes, rng, geometric=True):
     """A new hand for the same drawing: as sampled by a fast or a slow pointer (down to a point
-    every quarter of the drawing's size: polylines with corners), slant +-20 deg, rotation +-8 deg, aspect 0.75-1.3 (unless
-    not `geometric`: the synthetic shapes keep their angles, so a flat line never turns into a
-    1), mouse jitter, and coordinates rounded to the pixels of a canvas where the drawing is
-    40-250 px tall."""
+    every quarter of the drawing's size: polylines with corners), slant +-20 deg, rotation +-8
+    deg, aspect 0.75-1.3 (unless not `geometric`: the synthetic shapes keep their angles, so a
+    flat line never turns into a 1), mouse jitter, and coordinates rounded to the pixels of a
+    canvas where the drawing is 40-250 px tall."""
     pts = np.concatenate(strokes, 0)
     lo, hi = pts.min(0), pts.max(0)
     c = 0.5 * (lo + hi)

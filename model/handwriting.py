@@ -186,8 +186,8 @@ def synthetic_strokes(rng, n):
             xs = np.linspace(-r, r, m)
             ys = np.where(np.arange(m) % 2 == 0, -1, 1) * r * rng.uniform(0.2, 0.6)
             s = [_poly(np.stack([xs, ys], 1) + c)]
-        elif kind == "hatch":  # several parallel strokes, far enough apart to stay apart: packed
-            # closer (0.3 of their length) they merge into one thick slanted bar, a thick 1
+        elif kind == "hatch":  # several parallel strokes, 0.3-0.45 of their length apart: packed
+            # closer (0.15) they merge into one thick slanted bar, a thick 1
             m = rng.integers(3, 6)
             a = rng.uniform(0, math.pi)
             d = np.array([math.cos(a), math.sin(a)]) * r
