@@ -245,6 +245,20 @@ class Mixture:
 # evaluation sets: exactly the core's input (no augmentation), by held-out writers
 # ------------------------------------------------------------------------------------------------
 
+def test_sample(mnist_dir, n, rng):
+    """n MNIST test digits and n CVL test scans (through the image twin) drawn with `rng`:
+    {'mnist': (X N x 1 x 28 x 28 in [0, 1], Y), 'cvl': (X, Y)}."""
+    d = mnist.load_or_exit(mnist_dir)
+    i = rng.choice(len(d["test_images"]), n, replace=False)
+    out = {"mnist": (torch.from_numpy(d["test_images"][i].astype(np.float32) / 255)[:, None],
+                     torch.from_numpy(d["test_labels"][i].astype(np.int64)))}
+    Xc, Yc, _ = hw.cvl_splits()["test"]
+    j = rng.choice(len(Xc), n, replace=False)
+    P, keep = image_pool([Xc[k] for k in j], exact=True)
+    out["cvl"] = (P[:, None], torch.from_numpy(np.asarray(Yc)[j][keep]))
+    return out
+
+
 def fixture_drawings():
     import json
     p = os.path.join(mnist.REPO_ROOT, "tests", "data", "strokes", "mnist_test_strokes.json")

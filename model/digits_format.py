@@ -345,8 +345,14 @@ class FileNet(nn.Module):
         return self.params[f"{name}__{s}"]
 
     def forward(self, x, keep_grad_at_cam=False):
+        out, acts = self.activations(x, {self.gradcam_layer}, retain_grad=keep_grad_at_cam)
+        return out, acts.get(self.gradcam_layer)
+
+    def activations(self, x, keep, retain_grad=False):
+        """(logits, {i: output of layer i for each index in `keep`}), gradients retained on those
+        outputs if asked (x, or a parameter, must then require grad)."""
         x = (x.to(self.dtype) - self.mean) / self.std
-        cam = None
+        acts = {}
         for i, l in enumerate(self.arch["layers"]):
             t = l["type"]
             if t == "conv2d":
@@ -364,11 +370,18 @@ class FileNet(nn.Module):
                 x = F.linear(x, self.p(l["name"], "weight"), self.p(l["name"], "bias"))
             elif t == "softmax":
                 pass  # logits are the output before softmax
-            if i == self.gradcam_layer:
-                if keep_grad_at_cam:
+            if i in keep:
+                if retain_grad:
                     x.retain_grad()
-                cam = x
-        return x, cam
+                acts[i] = x
+        return x, acts
+
+
+def load_file_net(path, dtype=torch.float32):
+    """(architecture, FileNet) of a model file, read by the independent reader."""
+    import check_model_file
+    arch, tensors, _, _ = check_model_file.read_model(path)
+    return arch, FileNet(arch, tensors, dtype=dtype).eval()
 
 
 def gradcam(net: FileNet, x: torch.Tensor, cls: int) -> Tuple[np.ndarray, np.ndarray]:

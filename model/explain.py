@@ -36,45 +36,12 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import check_model_file  # noqa: E402
+import data_mix  # noqa: E402
 import digits_format as dfmt  # noqa: E402
-import handwriting as hw  # noqa: E402
 import mnist  # noqa: E402
-from data_mix import image_pool  # noqa: E402
 
 SIZE = 28
 STEP = 16  # pixels per step of the curves: 50 points from 0 to 784
-
-
-def load_net(path):
-    arch, tensors, _, _ = check_model_file.read_model(path)
-    return arch, dfmt.FileNet(arch, tensors, dtype=torch.float32).eval()
-
-
-def forward_keep(net, x, keep):
-    """Logits, and the activations (with gradients retained) of the layer indices in `keep`."""
-    x = x.clone().requires_grad_(True)
-    acts = {}
-    h = (x - net.mean) / net.std
-    for i, l in enumerate(net.arch["layers"]):
-        t = l["type"]
-        if t == "conv2d":
-            h = F.conv2d(h, net.p(l["name"], "weight"), net.p(l["name"], "bias"),
-                         stride=tuple(l["stride"]), padding=tuple(l["padding"]))
-        elif t == "relu":
-            h = F.relu(h)
-        elif t == "maxpool2d":
-            h = F.max_pool2d(h, tuple(l["kernel"]), tuple(l["stride"]), tuple(l["padding"]))
-        elif t == "global_avg_pool":
-            h = h.mean(dim=(2, 3), keepdim=True)
-        elif t == "flatten":
-            h = h.reshape(h.shape[0], -1)
-        elif t == "dense":
-            h = F.linear(h, net.p(l["name"], "weight"), net.p(l["name"], "bias"))
-        if i in keep:
-            h.retain_grad()
-            acts[i] = h
-    return h, acts
 
 
 def last_relu_at(arch, shapes, hw_size):
@@ -110,7 +77,7 @@ def candidate_maps(net, arch, X, seed):
     shapes = dfmt.infer_shapes(arch)
     l7 = int(arch["gradcam_layer"])
     l14 = last_relu_at(arch, shapes, 14)
-    logits, acts = forward_keep(net, X, {l7, l14})
+    logits, acts = net.activations(X.clone().requires_grad_(True), {l7, l14}, retain_grad=True)
     probs = torch.softmax(logits.detach(), 1)
     digits = probs[:, :10]
     cls = digits.argmax(1)
@@ -163,19 +130,6 @@ def auc(frac, c):
     return float(np.trapz(c.mean(0), frac))
 
 
-def test_digits(data, n, seed):
-    """n correctly-sized MNIST test digits and n CVL test digits (the image path), as floats."""
-    d = mnist.load_or_exit(data)
-    rng = np.random.default_rng(seed)
-    i = rng.choice(len(d["test_images"]), n, replace=False)
-    Xm = torch.from_numpy(d["test_images"][i].astype(np.float32) / 255)[:, None]
-    ym = torch.from_numpy(d["test_labels"][i].astype(np.int64))
-    Xc, Yc, _ = hw.cvl_splits()["test"]
-    j = rng.choice(len(Xc), n, replace=False)
-    P, keep = image_pool([Xc[k] for k in j], exact=True)
-    return {"mnist": (Xm, ym), "cvl": (P[:, None], torch.from_numpy(np.asarray(Yc)[j][keep]))}
-
-
 def plot(results, examples, path):
     import matplotlib
     matplotlib.use("Agg")
@@ -219,12 +173,13 @@ def main():
     args = ap.parse_args()
     torch.manual_seed(args.seed)
     torch.set_num_threads(1)
-    arch, net = load_net(args.model)
+    arch, net = dfmt.load_file_net(args.model)
     inference = dfmt.count_macs(arch)
     results = {"model": os.path.basename(args.model), "command": "/usr/bin/python3 " + " ".join(sys.argv),
                "step_pixels": STEP, "inference_macs": inference}
     examples = None
-    for set_name, (X, y) in test_digits(args.data, args.n, args.seed).items():
+    sample = data_mix.test_sample(args.data, args.n, np.random.default_rng(args.seed))
+    for set_name, (X, y) in sample.items():
         t0 = time.time()
         cls, probs, maps, cost = candidate_maps(net, arch, X, args.seed)
         ok = cls == y  # explain what it read right

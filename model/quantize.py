@@ -33,8 +33,10 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import check_model_file  # noqa: E402
 import data_mix  # noqa: E402
+import export  # noqa: E402
 import handwriting as hw  # noqa: E402
 import mnist  # noqa: E402
+from digits_format import FileNet  # noqa: E402
 
 NAD = data_mix.NOT_A_DIGIT
 
@@ -117,23 +119,13 @@ class QuantNet:
 
 @torch.no_grad()
 def float_activations(arch, tensors, X):
-    """Per layer index, the float network's outputs (for the ranges) on X."""
-    from digits_format import FileNet
+    """The float network's normalized input and ReLU outputs before its float head (for the
+    ranges) on X: {"input": ..., layer index: ...}."""
     net = FileNet(arch, tensors, dtype=torch.float32)
-    x = (X.float() - net.mean) / net.std
-    outs = {"input": x}
-    for i, l in enumerate(arch["layers"]):
-        t = l["type"]
-        if t == "conv2d":
-            x = F.conv2d(x, net.p(l["name"], "weight"), net.p(l["name"], "bias"),
-                         stride=tuple(l["stride"]), padding=tuple(l["padding"]))
-        elif t == "relu":
-            x = F.relu(x)
-            outs[i] = x
-        elif t == "maxpool2d":
-            x = F.max_pool2d(x, tuple(l["kernel"]), tuple(l["stride"]), tuple(l["padding"]))
-        else:
-            break
+    head = next(i for i, l in enumerate(arch["layers"]) if l["type"] == "global_avg_pool")
+    relus = {i for i, l in enumerate(arch["layers"][:head]) if l["type"] == "relu"}
+    _, outs = net.activations(X, relus)
+    outs["input"] = (X.float() - net.mean) / net.std
     return outs
 
 
@@ -171,13 +163,6 @@ def accuracy(logits, y):
     return float((digit == y).double().mean()), int((digit != y).sum())
 
 
-@torch.no_grad()
-def float_logits(arch, tensors, X):
-    from digits_format import FileNet
-    net = FileNet(arch, tensors, dtype=torch.float32)
-    return torch.cat([net(X[i:i + 2000])[0] for i in range(0, len(X), 2000)])
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", default=os.path.join(mnist.REPO_ROOT, "model", "digits.safetensors"))
@@ -205,7 +190,7 @@ def main():
     print(f"chosen: percentile {pct}")
     test = data_mix.eval_sets("test", args.data)
     for name, (X, y) in test.items():
-        fl = float_logits(arch, tensors, X)
+        fl = torch.from_numpy(export.file_net_predict(arch, tensors, X))
         ql, _ = qn.forward(X)
         agree = float((fl.argmax(1) == ql.argmax(1)).double().mean())
         if name in ("letters", "synth"):

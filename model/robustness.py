@@ -29,19 +29,15 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import check_model_file  # noqa: E402
+import data_mix  # noqa: E402
 import digits_format as dfmt  # noqa: E402
+import export  # noqa: E402
 import handwriting as hw  # noqa: E402
 import mnist  # noqa: E402
-from data_mix import fixture_drawings, image_pool, render  # noqa: E402
+from data_mix import fixture_drawings, render  # noqa: E402
 
 EPSILONS = (0.05, 0.1, 0.2)
 PGD_STEPS = 20
-
-
-def load_net(path):
-    arch, tensors, _, _ = check_model_file.read_model(path)
-    return arch, dfmt.FileNet(arch, tensors, dtype=torch.float32).eval()
 
 
 def logits_of(net, x):
@@ -50,15 +46,11 @@ def logits_of(net, x):
 
 @torch.no_grad()
 def score(net, arch, X, y, bs=1000):
-    """-> (accuracy of the best digit, fraction the core would refuse)."""
+    """-> (accuracy of the best digit, fraction the core would refuse: not a digit or unsure)."""
     probs = torch.cat([torch.softmax(logits_of(net, X[i:i + bs]), 1) for i in range(0, len(X), bs)])
-    digit = probs[:, :10].argmax(1)
-    refused = torch.zeros(len(X), dtype=torch.bool)
-    if "not_a_digit_class" in arch:
-        refused |= probs[:, arch["not_a_digit_class"]] >= arch["not_a_digit_threshold"]
-    if "unsure_threshold" in arch:
-        refused |= probs.gather(1, digit[:, None])[:, 0] < arch["unsure_threshold"]
-    return float((digit == y).float().mean()), float(refused.float().mean())
+    digit, nad, unsure = export.decide(probs.double().numpy(), arch["unsure_threshold"],
+                                       arch["not_a_digit_threshold"])
+    return float((digit == y.numpy()).mean()), float((nad | unsure).mean())
 
 
 def attack(net, X, y, eps, steps, seed, bs=500):
@@ -125,17 +117,10 @@ def main():
     torch.manual_seed(args.seed)
     torch.set_num_threads(1)
     rng = np.random.default_rng(args.seed)
-    arch, net = load_net(args.model)
+    arch, net = dfmt.load_file_net(args.model)
     for p in net.parameters():
         p.requires_grad_(False)
-    d = mnist.load_or_exit(args.data)
-    i = rng.choice(len(d["test_images"]), args.n, replace=False)
-    sets = {"mnist": (torch.from_numpy(d["test_images"][i].astype(np.float32) / 255)[:, None],
-                      torch.from_numpy(d["test_labels"][i].astype(np.int64)))}
-    Xc, Yc, _ = hw.cvl_splits()["test"]
-    j = rng.choice(len(Xc), args.n, replace=False)
-    P, keep = image_pool([Xc[k] for k in j], exact=True)
-    sets["cvl"] = (P[:, None], torch.from_numpy(np.asarray(Yc)[j][keep]))
+    sets = data_mix.test_sample(args.data, args.n, rng)
     res = {"model": os.path.basename(args.model), "command": "/usr/bin/python3 " + " ".join(sys.argv),
            "attacks": {}, "drawings": {}, "pens": {}}
     for name, (X, y) in sets.items():
