@@ -384,20 +384,35 @@ def load_file_net(path, dtype=torch.float32):
     return arch, FileNet(arch, tensors, dtype=dtype).eval()
 
 
-def gradcam(net: FileNet, x: torch.Tensor, cls: int) -> Tuple[np.ndarray, np.ndarray]:
-    """Autograd Grad-CAM for one input x (1,1,28,28) and class `cls`.
+def gradcam(net: FileNet, x: torch.Tensor, cls: int,
+            versus: Optional[int] = None) -> Tuple[np.ndarray, np.ndarray]:
+    """Autograd Grad-CAM for one input x (1,1,28,28) and class `cls` (against class `versus`:
+    the score is then logit[cls] - logit[versus]).
     Returns (logits[10], map[H, W] normalized to [0,1])."""
     x = x.clone().to(net.dtype).requires_grad_(True)
     logits, A = net(x, keep_grad_at_cam=True)
     assert A.dim() == 4, "gradcam_layer must output C x H x W"
     net.zero_grad(set_to_none=True)
-    logits[0, cls].backward()
+    score = logits[0, cls] - (logits[0, versus] if versus is not None else 0)
+    score.backward()
     g = A.grad[0]  # C,H,W
     alpha = g.mean(dim=(1, 2))  # C
     cam = torch.relu((alpha[:, None, None] * A[0]).sum(0)).detach()
     m = cam.max()
     cam = cam / m if m > 0 else torch.zeros_like(cam)
     return logits[0].detach().cpu().numpy(), cam.cpu().numpy()
+
+
+def heatmap_on_ink(cam: np.ndarray, image: np.ndarray) -> np.ndarray:
+    """What front ends show (gradcam.h's ApplyToInput): the map bilinearly upsampled to the input
+    grid (half-pixel centres, as F.interpolate with align_corners=False), times the input's ink,
+    divided by its maximum."""
+    size = int(round(math.sqrt(np.asarray(image).size)))
+    up = F.interpolate(torch.from_numpy(np.asarray(cam, dtype=np.float64))[None, None],
+                       size=(size, size), mode="bilinear", align_corners=False)[0, 0].numpy()
+    heat = up * np.clip(np.asarray(image, dtype=np.float64).reshape(size, size), 0.0, 1.0)
+    m = heat.max()
+    return heat / m if m > 0 else np.zeros_like(heat)
 
 
 # --------------------------------------------------------------------------------------------
@@ -422,13 +437,23 @@ def golden_case(net: FileNet, name: str, image: np.ndarray, label: int,
     cls = int(np.argmax(logits)) if gradcam_class is None else int(gradcam_class)
     logits2, cam = gradcam(net, x, cls)
     assert np.array_equal(logits, logits2)
+    # The class difference against the runner-up (the most likely other class): "why cls, not it".
+    order = [int(c) for c in np.argsort(-logits) if int(c) != cls]
+    versus = order[0]
+    _, cam_vs = gradcam(net, x, cls, versus)
+
+    def entry(m, **kw):
+        return dict(kw, map=[_f(v) for v in m.reshape(-1)], height=int(m.shape[0]),
+                    width=int(m.shape[1]),
+                    heatmap=[_f(v) for v in heatmap_on_ink(m, img32).reshape(-1)])
+
     return {
         "name": name,
         "label": int(label),
         "input": [_f(v) for v in img32],
         "logits": [_f(v) for v in logits],
-        "gradcam": {"class": cls, "map": [_f(v) for v in cam.reshape(-1)],
-                    "height": int(cam.shape[0]), "width": int(cam.shape[1])},
+        "gradcam": entry(cam, **{"class": cls}),
+        "gradcam_versus": entry(cam_vs, **{"class": cls, "versus": versus}),
     }
 
 

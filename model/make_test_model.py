@@ -122,9 +122,10 @@ def make_cases(arch, tensors, images, labels, names):
     worst_l = worst_c = 0.0
     for c in cases:
         x = torch.tensor(c["input"], dtype=torch.float32).reshape(1, 1, 28, 28)
-        l32, cam32 = dfmt.gradcam(net32, x, c["gradcam"]["class"])
-        worst_l = max(worst_l, float(np.abs(l32 - np.array(c["logits"])).max()))
-        worst_c = max(worst_c, float(np.abs(cam32.reshape(-1) - np.array(c["gradcam"]["map"])).max()))
+        for g in (c["gradcam"], c["gradcam_versus"]):
+            l32, cam32 = dfmt.gradcam(net32, x, g["class"], g.get("versus"))
+            worst_l = max(worst_l, float(np.abs(l32 - np.array(c["logits"])).max()))
+            worst_c = max(worst_c, float(np.abs(cam32.reshape(-1) - np.array(g["map"])).max()))
     return cases, worst_l, worst_c
 
 

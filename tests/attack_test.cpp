@@ -558,6 +558,18 @@ TEST_F(AttackSuite, EveryProbeOfTheIssueAgainstOneServer) {
            Exchange(port, Post("/predict", "application/json",
                                test::StrokesToJson(fixture_[0].strokes, {{"class", -2}}))),
            400);
+    for (const json& versus : {json(18446744073709551615u), json(11), json(-2), json("1")}) {
+      expect(("versus " + versus.dump()).c_str(),
+             Exchange(port, Post("/predict", "application/json",
+                                 test::StrokesToJson(fixture_[0].strokes,
+                                                     {{"gradcam", true}, {"versus", versus}}))),
+             400);
+    }
+    expect("class 3 versus 3",
+           Exchange(port,
+                    Post("/predict", "application/json",
+                         test::StrokesToJson(fixture_[0].strokes, {{"class", 3}, {"versus", 3}}))),
+           400);
     const Reply nul = Exchange(port, Get("/index.html%00.js"));
     expect("/index.html%00.js", nul, 400);
     EXPECT_EQ(nul.body.find("<title>"), std::string::npos);

@@ -55,7 +55,7 @@ class BadInput : public ::testing::Test {
 
   std::unique_ptr<Recognizer> recognizer_;
   std::vector<test::FixtureDigit> fixture_;
-  RecognizeOptions gradcam_{Mode::kDigit, true, -1, nullptr};
+  RecognizeOptions gradcam_{Mode::kDigit, true, -1, -1, nullptr};
   Recognition reference_;
 };
 

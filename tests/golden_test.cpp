@@ -67,43 +67,51 @@ TEST_P(Golden, BackendsMatchPyTorchLogits) {
         EXPECT_NEAR(logits_by_backend[b][c][i], logits_by_backend[0][c][i], 1e-4);
 }
 
-// Grad-CAM from each backend's activations equals PyTorch autograd Grad-CAM to 1e-4.
+// Grad-CAM from each backend's activations equals PyTorch autograd Grad-CAM to 1e-4: the layer's
+// map and the heatmap on the ink, for the class alone and against the runner-up class.
 TEST_P(Golden, GradCamMatchesPyTorch) {
   const std::string dir = DIGITS_TEST_DATA "/";
   const json golden = ReadJson(dir + GetParam() + ".golden.json");
   ASSERT_TRUE(golden.is_object()) << "golden file is not JSON";
   Network net;
   ASSERT_TRUE(LoadNetworkFile(ModelPath(golden), &net).ok());
-  int checked = 0;
+  int checked = 0, versus = 0;
   for (BackendKind kind : test::AvailableBackends()) {
     std::unique_ptr<Backend> backend;
     ASSERT_TRUE(CreateBackend(net, kind, &backend).ok());
     for (const json& c : golden["cases"]) {
-      std::vector<json> cams;
-      if (c.contains("gradcam")) cams.push_back(c["gradcam"]);
-      if (c.contains("gradcams"))
-        cams.insert(cams.end(), c["gradcams"].begin(), c["gradcams"].end());
       const std::vector<float> input = c["input"].get<std::vector<float>>();
       ForwardOutput out;
       ASSERT_TRUE(backend->Forward(input.data(), true, &out).ok());
-      for (const json& expected : cams) {
+      for (const char* key : {"gradcam", "gradcam_versus"}) {
+        ASSERT_TRUE(c.contains(key)) << c["name"] << " has no " << key;
+        const json& expected = c[key];
+        const int vs = expected.value("versus", -1);
         GradCam cam;
         const Status s =
-            ComputeGradCam(net, out.gradcam_activations, expected["class"].get<int>(), &cam);
+            ComputeGradCam(net, out.gradcam_activations, expected["class"].get<int>(), vs, &cam);
         ASSERT_TRUE(s.ok()) << s.message();
+        EXPECT_EQ(cam.versus_class, vs);
         ASSERT_EQ(cam.height, expected["height"].get<int>());
         ASSERT_EQ(cam.width, expected["width"].get<int>());
+        const std::string where = std::string(BackendName(kind)) + " case " +
+                                  c["name"].get<std::string>() + " " + key + " class " +
+                                  expected["class"].dump() + " versus " + std::to_string(vs);
         const std::vector<float> map = expected["map"].get<std::vector<float>>();
         ASSERT_EQ(cam.map.size(), map.size());
-        for (size_t i = 0; i < map.size(); ++i) {
-          EXPECT_NEAR(cam.map[i], map[i], 1e-4) << BackendName(kind) << " case " << c["name"]
-                                                << " class " << expected["class"] << " cell " << i;
-        }
+        for (size_t i = 0; i < map.size(); ++i) EXPECT_NEAR(cam.map[i], map[i], 1e-4) << where;
+        ApplyToInput(input, net.input.height, &cam);
+        const std::vector<float> heat = expected["heatmap"].get<std::vector<float>>();
+        ASSERT_EQ(cam.heatmap.size(), heat.size());
+        for (size_t i = 0; i < heat.size(); ++i)
+          EXPECT_NEAR(cam.heatmap[i], heat[i], 1e-4) << where << " pixel " << i;
         ++checked;
+        versus += vs >= 0;
       }
     }
   }
-  EXPECT_GE(checked, 6) << "the golden file should hold Grad-CAM maps";
+  EXPECT_GE(checked, 12) << "the golden file should hold Grad-CAM maps";
+  EXPECT_EQ(versus * 2, checked) << "each case should hold a class-difference map";
 }
 
 INSTANTIATE_TEST_SUITE_P(TestModels, Golden,

@@ -111,11 +111,14 @@ TEST(Recognize, GradCamHighlightsTheInk) {
     ASSERT_TRUE(r->RecognizeStrokes(Fixture()[k].strokes, options, &result).ok());
     const DigitResult& d = result.digits[0];
     ASSERT_EQ(d.gradcam.target_class, d.prediction.digit);
+    ASSERT_EQ(d.gradcam.versus_class, -1);
     ASSERT_EQ(d.gradcam.map.size(), static_cast<size_t>(d.gradcam.height * d.gradcam.width));
+    ASSERT_EQ(d.gradcam.size, 28);
+    ASSERT_EQ(d.gradcam.heatmap.size(), 28u * 28u);
     const float peak = *std::max_element(d.gradcam.map.begin(), d.gradcam.map.end());
     if (peak == 0.0f) continue;  // a map can be all zero (no positive evidence)
     EXPECT_FLOAT_EQ(peak, 1.0f);
-    // The heatmap's mass lies mostly where there is ink (or next to it).
+    // The layer's map, upsampled, has its mass mostly where there is ink (or next to it).
     const std::vector<float> up = UpsampleGradCam(d.gradcam, 28);
     double near_ink = 0.0, total = 0.0;
     for (int i = 0; i < 28; ++i)
@@ -131,6 +134,13 @@ TEST(Recognize, GradCamHighlightsTheInk) {
       }
     ++checked;
     on_ink += near_ink > 0.5 * total;
+    // The heatmap front ends show is that map on the ink: zero off the strokes, peak 1.
+    float heat_peak = 0.0f;
+    for (size_t i = 0; i < d.gradcam.heatmap.size(); ++i) {
+      if (d.input[i] == 0.0f) EXPECT_EQ(d.gradcam.heatmap[i], 0.0f) << "pixel " << i;
+      heat_peak = std::max(heat_peak, d.gradcam.heatmap[i]);
+    }
+    EXPECT_FLOAT_EQ(heat_peak, 1.0f);
   }
   EXPECT_GE(checked, 90);
   EXPECT_GE(on_ink, checked * 9 / 10);
@@ -140,6 +150,48 @@ TEST(Recognize, GradCamHighlightsTheInk) {
   Recognition other;
   ASSERT_TRUE(r->RecognizeStrokes(Fixture()[0].strokes, options, &other).ok());
   EXPECT_EQ(other.digits[0].gradcam.target_class, 3);
+}
+
+// "Why 7 and not 1": the map of the difference of two logits, which is not either class's own.
+TEST(Recognize, GradCamAgainstAnotherClass) {
+  std::unique_ptr<Recognizer> r = Load(BackendKind::kBuiltin);
+  ASSERT_TRUE(r);
+  RecognizeOptions options;
+  options.gradcam = true;
+  int differs = 0;
+  for (size_t k = 0; k < 20; ++k) {
+    const std::vector<Stroke>& strokes = Fixture()[k].strokes;
+    Recognition alone;
+    ASSERT_TRUE(r->RecognizeStrokes(strokes, options, &alone).ok());
+    const int digit = alone.digits[0].prediction.digit;
+    RecognizeOptions versus = options;
+    versus.gradcam_versus = (digit + 1) % 10;
+    Recognition against;
+    ASSERT_TRUE(r->RecognizeStrokes(strokes, versus, &against).ok());
+    const GradCam& cam = against.digits[0].gradcam;
+    EXPECT_EQ(cam.target_class, digit);
+    EXPECT_EQ(cam.versus_class, versus.gradcam_versus);
+    ASSERT_EQ(cam.heatmap.size(), 28u * 28u);
+    differs += cam.map != alone.digits[0].gradcam.map;
+    // The prediction is not changed by what is explained.
+    EXPECT_EQ(against.digits[0].prediction.probabilities, alone.digits[0].prediction.probabilities);
+    // Against its own prediction a digit is explained alone.
+    versus.gradcam_versus = digit;
+    ASSERT_TRUE(r->RecognizeStrokes(strokes, versus, &against).ok());
+    EXPECT_EQ(against.digits[0].gradcam.versus_class, -1);
+    EXPECT_EQ(against.digits[0].gradcam.heatmap, alone.digits[0].gradcam.heatmap);
+  }
+  EXPECT_GE(differs, 18);
+  // A class asked for cannot be compared with itself; out-of-range classes are refused.
+  Recognition out;
+  RecognizeOptions same = options;
+  same.gradcam_class = same.gradcam_versus = 4;
+  Status s = r->RecognizeStrokes(Fixture()[0].strokes, same, &out);
+  EXPECT_NE(s.message().find("cannot be compared with itself"), std::string::npos) << s.message();
+  same.gradcam_versus = 11;
+  s = r->RecognizeStrokes(Fixture()[0].strokes, same, &out);
+  EXPECT_NE(s.message().find("11 is out of range"), std::string::npos) << s.message();
+  EXPECT_TRUE(out.digits.empty());
 }
 
 TEST(Recognize, EmptyDrawingIsEmpty) {

@@ -61,21 +61,22 @@ TEST(ResultSchema, CliAndServiceWriteTheDocumentedObject) {
 
   const std::vector<test::FixtureDigit> fixture = test::LoadStrokeFixture();
   ASSERT_GE(fixture.size(), 2u);
-  // Two digits side by side, read as a number with Grad-CAM for class 3.
+  // Two digits side by side, read as a number with Grad-CAM for class 3 against class 1.
   std::vector<Stroke> number = fixture[0].strokes;
   for (Stroke s : fixture[1].strokes) {
     for (Point& p : s) p.x += 400.0f;
     number.push_back(s);
   }
-  const std::string request =
-      test::StrokesToJson(number, {{"mode", "number"}, {"gradcam", true}, {"class", 3}});
+  const std::string request = test::StrokesToJson(
+      number, {{"mode", "number"}, {"gradcam", true}, {"class", 3}, {"versus", 1}});
   const HttpReply reply = service->Predict("application/json", request);
   ASSERT_EQ(reply.status, 200) << reply.body;
   const json from_service = json::parse(reply.body);
 
-  const test::CommandOutput cli = test::RunCommand(
-      std::string(DIGITS_CLI) + " recognize --model " + kModel + " --number --class 3 --json" +
-      " --strokes " + WriteTemp("number.json", test::StrokesToJson(number)));
+  const test::CommandOutput cli =
+      test::RunCommand(std::string(DIGITS_CLI) + " recognize --model " + kModel +
+                       " --number --class 3 --versus 1 --json" + " --strokes " +
+                       WriteTemp("number.json", test::StrokesToJson(number)));
   ASSERT_EQ(cli.status, 0) << cli.out;
   const json from_cli = json::parse(cli.out);
 
@@ -86,6 +87,7 @@ TEST(ResultSchema, CliAndServiceWriteTheDocumentedObject) {
   ASSERT_EQ(from_service["digits"].size(), 2u);
   const json& first = from_service["digits"][0];
   EXPECT_EQ(first["gradcam"]["class"], 3);
+  EXPECT_EQ(first["gradcam"]["versus"], 1);
   EXPECT_EQ(first["gradcam"]["size"], 28);
   EXPECT_EQ(first["gradcam"]["map"].size(), 28u * 28u);
   EXPECT_EQ(first["input"].size(), 28u * 28u);

@@ -10,7 +10,8 @@
 //             notADigitThreshold, backend, limits: {strokes, pointsPerStroke, points, coordinate,
 //             imageSide, imagePixels}}   (limits: digits/limits.h)
 //   .recognize(points: Float32Array [x0, y0, x1, y1, ...], strokeLengths: Uint32Array,
-//              options: {mode: "digit" | "number", gradcam: bool, gradcamClass: int})
+//              options: {mode: "digit" | "number", gradcam: bool, gradcamClass: int,
+//                        gradcamVersus: int})
 //   .recognizeImage(pixels: Uint8Array, width, height, channels, options)
 //   .classify(pixels: Float32Array)        an already MNIST-like input
 // recognize/recognizeImage return the result object of core/RESULT_FORMAT.md, written by the
@@ -45,7 +46,20 @@ val ErrorObject(const Status& s) {
   return out;
 }
 
-// Reads {mode, gradcam, gradcamClass} from a JS object; missing fields keep their defaults.
+// An optional class index option: null/undefined keep the default; the recognizer checks the
+// upper bound against the model.
+Status ReadClass(const val& options, const char* name, int* out) {
+  const val cls = options[name];
+  if (cls.isUndefined() || cls.isNull()) return Status::Ok();
+  if (!cls.isNumber()) return Status::Errorf("options.%s must be a number", name);
+  const double c = cls.as<double>();
+  if (!(c >= -1 && c <= 1e6)) return Status::Errorf("options.%s is out of range", name);
+  *out = static_cast<int>(c);
+  return Status::Ok();
+}
+
+// Reads {mode, gradcam, gradcamClass, gradcamVersus} from a JS object; missing fields keep their
+// defaults.
 Status ParseOptions(const val& options, RecognizeOptions* out) {
   RecognizeOptions o;
   if (options.isUndefined() || options.isNull()) {
@@ -65,12 +79,10 @@ Status ParseOptions(const val& options, RecognizeOptions* out) {
   }
   const val gradcam = options["gradcam"];
   if (!gradcam.isUndefined()) o.gradcam = gradcam.as<bool>();
-  const val cls = options["gradcamClass"];
-  if (!cls.isUndefined() && !cls.isNull()) {
-    if (!cls.isNumber()) return Status::Error("options.gradcamClass must be a number");
-    const double c = cls.as<double>();
-    if (!(c >= -1 && c <= 1e6)) return Status::Error("options.gradcamClass is out of range");
-    o.gradcam_class = static_cast<int>(c);
+  Status s;
+  if (!(s = ReadClass(options, "gradcamClass", &o.gradcam_class)).ok() ||
+      !(s = ReadClass(options, "gradcamVersus", &o.gradcam_versus)).ok()) {
+    return s;
   }
   *out = o;
   return Status::Ok();

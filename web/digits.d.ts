@@ -21,6 +21,9 @@ export interface RecognizeOptions {
   gradcam?: boolean;
   /** Class whose Grad-CAM is computed; null or -1: each digit's prediction. */
   gradcamClass?: number | null;
+  /** Explain the class against this one ("why 7 and not 1": the gradient of the difference of
+   * their logits); null or -1: the class alone. Ignored for a digit whose explained class it is. */
+  gradcamVersus?: number | null;
 }
 
 // The result object: the same fields, with the same names, as every other front end's (the CLI's
@@ -36,9 +39,12 @@ export interface InputMap {
 export interface GradCam {
   /** The class explained. */
   class: number;
+  /** The class it is explained against, or null. */
+  versus: number | null;
   /** The map's side: the input grid's (inputSize). */
   size: number;
-  /** size x size values in [0, 1], row-major, over `input`. */
+  /** size x size values in [0, 1], row-major, over `input`: Grad-CAM of the last conv layer,
+   * upsampled and weighted by the input's ink, so it lies on the strokes that decided the class. */
   map: Float32Array;
 }
 

@@ -226,11 +226,12 @@ const WARM_UP_DRAWING = (() => {
 })();
 
 function nativeOptions(options = {}) {
-  const cls = options.gradcamClass;
+  const orNone = (cls) => (cls === undefined || cls === null ? -1 : cls);
   return {
     mode: options.mode === undefined ? 'digit' : options.mode,
     gradcam: Boolean(options.gradcam),
-    gradcamClass: cls === undefined || cls === null ? -1 : cls,
+    gradcamClass: orNone(options.gradcamClass),
+    gradcamVersus: orNone(options.gradcamVersus),
   };
 }
 

@@ -19,7 +19,7 @@ constexpr size_t kMaxStrokesFileBytes = 16u << 20;
 struct RecognizeArgs {
   std::string model, strokes, image, gradcam_png, backend = BackendName(DefaultBackend());
   bool number = false, json = false;
-  int gradcam_class = -1;
+  int gradcam_class = -1, gradcam_versus = -1;
 };
 
 int RunRecognize(const RecognizeArgs& args) {
@@ -36,8 +36,10 @@ int RunRecognize(const RecognizeArgs& args) {
 
   RecognizeOptions options;
   options.mode = args.number ? Mode::kNumber : Mode::kDigit;
-  options.gradcam = !args.gradcam_png.empty() || args.gradcam_class >= 0;
+  options.gradcam =
+      !args.gradcam_png.empty() || args.gradcam_class >= 0 || args.gradcam_versus >= 0;
   options.gradcam_class = args.gradcam_class;
+  options.gradcam_versus = args.gradcam_versus;
   Recognition result;
   std::vector<Stroke> strokes;
   Image image;
@@ -87,6 +89,8 @@ void AddRecognizeCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--gradcam", args->gradcam_png,
                   "Write the Grad-CAM heatmap over the input (PNG)");
   cmd->add_option("--class", args->gradcam_class, "Grad-CAM for this class (default: predicted)");
+  cmd->add_option("--versus", args->gradcam_versus,
+                  "Grad-CAM of the class against this one: what speaks for it and not for N");
   cmd->add_option("--backend", args->backend,
                   "xnnpack or builtin (default: the best this build has)")
       ->capture_default_str();

@@ -17,9 +17,9 @@ void HeatColor(float v, float rgb[3]) {
 // (x + 0.5) / zoom + origin.
 void BlendHeatmaps(const Recognition& result, float zoom, Point origin, Image* canvas) {
   for (const DigitResult& d : result.digits) {
-    if (d.gradcam.map.empty()) continue;
-    const int size = static_cast<int>(std::sqrt(static_cast<float>(d.input.size())));
-    const std::vector<float> heat = UpsampleGradCam(d.gradcam, size);
+    if (d.gradcam.heatmap.empty()) continue;
+    const int size = d.gradcam.size;
+    const std::vector<float>& heat = d.gradcam.heatmap;
     for (int y = 0; y < canvas->height; ++y)
       for (int x = 0; x < canvas->width; ++x) {
         const Point grid =

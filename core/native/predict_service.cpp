@@ -34,6 +34,21 @@ bool IsImageType(const std::string& type) {
 }
 
 // The reply for a request stopped by its RequestControl.
+// An optional class index field ("class", "versus"): an integer from -1 (none / the prediction)
+// up; the recognizer checks the upper bound against the model.
+Status ReadClassField(const json& request, const char* name, int* out) {
+  if (!request.contains(name)) return Status::Ok();
+  const json& c = request[name];
+  if (!c.is_number_integer()) return Status::Errorf("\"%s\" must be an integer", name);
+  // An unsigned 2^64 - 1 read as int64_t is -1, "none": range-check it first.
+  const bool in_range = c.is_number_unsigned()
+                            ? c.get<uint64_t>() < 1000000u
+                            : c.get<int64_t>() >= -1 && c.get<int64_t>() < 1000000;
+  if (!in_range) return Status::Errorf("\"%s\" is out of range (a class index, or -1)", name);
+  *out = static_cast<int>(c.get<int64_t>());
+  return Status::Ok();
+}
+
 HttpReply Stopped() {
   return PredictService::Error(503, "the request ran out of its time budget (or its client left)");
 }
@@ -216,15 +231,9 @@ HttpReply PredictService::PredictStrokes(const json& request, const RequestContr
     if (!request["gradcam"].is_boolean()) return Error(400, "\"gradcam\" must be true or false");
     options.gradcam = request["gradcam"].get<bool>();
   }
-  if (request.contains("class")) {
-    const json& c = request["class"];
-    if (!c.is_number_integer()) return Error(400, "\"class\" must be an integer");
-    // An unsigned 2^64 - 1 read as int64_t is -1, "the predicted class": range-check it first.
-    const bool in_range = c.is_number_unsigned()
-                              ? c.get<uint64_t>() < 1000000u
-                              : c.get<int64_t>() >= -1 && c.get<int64_t>() < 1000000;
-    if (!in_range) return Error(400, "\"class\" is out of range (a class index, or -1)");
-    options.gradcam_class = static_cast<int>(c.get<int64_t>());
+  if (!(s = ReadClassField(request, "class", &options.gradcam_class)).ok() ||
+      !(s = ReadClassField(request, "versus", &options.gradcam_versus)).ok()) {
+    return Error(400, s.message());
   }
   bool stopped = false;
   options.should_stop = [&control, &stopped] { return stopped = control.Stop(); };

@@ -80,7 +80,7 @@ void Backward(const Layer& layer, const std::vector<float>& x, const std::vector
 }  // namespace
 
 Status ComputeGradCam(const Network& network, const std::vector<float>& activations,
-                      int target_class, GradCam* out) {
+                      int target_class, int versus_class, GradCam* out) {
   const int first = network.gradcam_layer + 1, last = network.logits_layer;
   const Shape target = network.layers[network.gradcam_layer].output;
   if (activations.size() != static_cast<size_t>(target.size())) {
@@ -91,14 +91,20 @@ Status ComputeGradCam(const Network& network, const std::vector<float>& activati
     return Status::Errorf("Grad-CAM: class %d is out of range (0..%d)", target_class,
                           network.num_classes() - 1);
   }
+  if (versus_class < -1 || versus_class >= network.num_classes() || versus_class == target_class) {
+    return Status::Errorf(
+        "Grad-CAM: the class to compare with (%d) must be another class (0..%d), or -1 for none",
+        versus_class, network.num_classes() - 1);
+  }
   // Forward through the head, keeping each layer's input.
   std::vector<std::vector<float>> inputs(last - first + 2);
   inputs[0] = activations;
   for (int l = first; l <= last; ++l)
     kernels::ReferenceLayer(network.layers[l], inputs[l - first], &inputs[l - first + 1]);
-  // Backward from the one-hot class score.
+  // Backward from the class score: one logit, or the difference of two.
   std::vector<float> grad(network.layers[last].output.size(), 0.0f), next;
   grad[target_class] = 1.0f;
+  if (versus_class >= 0) grad[versus_class] = -1.0f;
   for (int l = last; l >= first; --l) {
     Backward(network.layers[l], inputs[l - first], grad, &next);
     grad.swap(next);
@@ -111,6 +117,7 @@ Status ComputeGradCam(const Network& network, const std::vector<float>& activati
   for (float& a : alpha) a /= static_cast<float>(hw);
   GradCam cam;
   cam.target_class = target_class;
+  cam.versus_class = versus_class;
   cam.height = target.height;
   cam.width = target.width;
   cam.map.assign(hw, 0.0f);
@@ -146,6 +153,21 @@ std::vector<float> UpsampleGradCam(const GradCam& cam, int size) {
     }
   }
   return up;
+}
+
+void ApplyToInput(const std::vector<float>& input, int size, GradCam* cam) {
+  cam->size = size;
+  cam->heatmap = UpsampleGradCam(*cam, size);
+  const size_t n = std::min(cam->heatmap.size(), input.size());
+  float peak = 0.0f;
+  for (size_t i = 0; i < cam->heatmap.size(); ++i) {
+    // Clamped: the input is [0, 1] by contract, but a caller's Classify-style input may not be.
+    const float ink = i < n ? std::clamp(input[i], 0.0f, 1.0f) : 0.0f;
+    cam->heatmap[i] *= ink;
+    peak = std::max(peak, cam->heatmap[i]);
+  }
+  if (peak > 0.0f)
+    for (float& v : cam->heatmap) v /= peak;
 }
 
 }  // namespace digits

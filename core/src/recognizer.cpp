@@ -80,6 +80,14 @@ Status Recognizer::CheckOptions(const RecognizeOptions& options) const {
     return Status::Errorf("Grad-CAM class %d is out of range (0..%d, or -1 for the prediction)",
                           options.gradcam_class, network_->num_classes() - 1);
   }
+  if (options.gradcam_versus < -1 || options.gradcam_versus >= network_->num_classes()) {
+    return Status::Errorf("Grad-CAM versus class %d is out of range (0..%d, or -1 for none)",
+                          options.gradcam_versus, network_->num_classes() - 1);
+  }
+  if (options.gradcam_versus >= 0 && options.gradcam_versus == options.gradcam_class) {
+    return Status::Errorf("Grad-CAM: class %d cannot be compared with itself",
+                          options.gradcam_class);
+  }
   return Status::Ok();
 }
 
@@ -88,8 +96,10 @@ Status Recognizer::Finish(const RecognizeOptions& options, DigitResult* digit) {
   digit->prediction = MakePrediction(forward_.logits);
   if (options.gradcam) {
     const int target = options.gradcam_class >= 0 ? options.gradcam_class : digit->prediction.digit;
+    const int versus = options.gradcam_versus != target ? options.gradcam_versus : -1;
     DIGITS_RETURN_IF_ERROR(
-        ComputeGradCam(*network_, forward_.gradcam_activations, target, &digit->gradcam));
+        ComputeGradCam(*network_, forward_.gradcam_activations, target, versus, &digit->gradcam));
+    ApplyToInput(digit->input, network_->input.height, &digit->gradcam);
   }
   return Status::Ok();
 }

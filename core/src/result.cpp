@@ -27,13 +27,17 @@ void WriteRecognition(const Recognition& result, const Network& network, ResultW
     if (d.gradcam.map.empty()) {
       w->Null("gradcam");
     } else {
-      // Upsampled to the input grid, so it lies over `input` (and, through input_map, over the
-      // drawing); the layer's own low-resolution map stays inside the library.
-      const int size = network.input.height;
+      // The heatmap over the input grid, so it lies over `input` (and, through input_map, over
+      // the drawing); the layer's own low-resolution map stays inside the library.
       w->BeginObject("gradcam");
       w->Int("class", d.gradcam.target_class);
-      w->Int("size", size);
-      w->Floats("map", UpsampleGradCam(d.gradcam, size));
+      if (d.gradcam.versus_class >= 0) {
+        w->Int("versus", d.gradcam.versus_class);
+      } else {
+        w->Null("versus");
+      }
+      w->Int("size", d.gradcam.size);
+      w->Floats("map", d.gradcam.heatmap);
       w->EndObject();
     }
     w->EndObject();

@@ -138,9 +138,10 @@ test('one schema: the wasm result is the CLI\'s --json object, with the document
   const recognizer = await loadRecognizer();
   const [a, b] = fixture.digits.slice(0, 2);
   const strokes = [...a.strokes, ...b.strokes.map((s) => s.map(([x, y]) => [x + 300, y]))];
-  const got = plain(recognizer.recognize(...pack(strokes), { mode: 'number', gradcam: true, gradcamClass: 3 }));
+  const got = plain(recognizer.recognize(...pack(strokes), { mode: 'number', gradcam: true, gradcamClass: 3, gradcamVersus: 1 }));
   assert.equal(got.error, undefined, got.error);
-  const want = native(strokes, ['--number', '--class', '3']);
+  const want = native(strokes, ['--number', '--class', '3', '--versus', '1']);
+  assert.equal(got.digits[0].gradcam.versus, 1);
   assertSameDocument(got, want);
   assert.deepEqual([...fieldsOf(got)].sort(), documentedFields());
   // Without Grad-CAM, a plain digit: gradcam is null in both.

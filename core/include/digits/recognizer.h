@@ -41,6 +41,9 @@ struct RecognizeOptions {
   Mode mode = Mode::kDigit;
   bool gradcam = false;
   int gradcam_class = -1;  // -1: each digit's predicted class
+  // Another class to explain against ("why 7 and not 1"); -1: none. Where it is the class being
+  // explained (e.g. a digit predicted as this class), that digit's map is the class's own.
+  int gradcam_versus = -1;
   // Asked before each digit: true stops the recognition with an error (a server's per-request
   // budget spent, or its client gone). Unset: never stops.
   std::function<bool()> should_stop;
