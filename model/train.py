@@ -186,6 +186,25 @@ def normalize(x):
     return (x - MEAN) / STD
 
 
+def pgd_attack(model, x, y, eps, steps, g):
+    """L-inf PGD (Madry et al.) on [0, 1] pixels: a random start in the eps-ball, then `steps`
+    signed-gradient ascent steps of 2.5 eps / steps on the cross-entropy, projected back onto the
+    ball and [0, 1]. The attack runs the model in eval mode (BatchNorm's running statistics, no
+    dropout), as the core runs it."""
+    was_training = model.training
+    model.eval()
+    alpha = 2.5 * eps / steps
+    xa = (x + (torch.rand(x.shape, generator=g) * 2 - 1) * eps).clamp_(0.0, 1.0)
+    for _ in range(steps):
+        xa.requires_grad_(True)
+        out = model(normalize(xa).contiguous(memory_format=torch.channels_last))
+        (grad,) = torch.autograd.grad(F.cross_entropy(out, y), xa)
+        xa = xa.detach() + alpha * grad.sign()
+        xa = torch.min(torch.max(xa, x - eps), x + eps).clamp_(0.0, 1.0)
+    model.train(was_training)
+    return xa.detach()
+
+
 # --------------------------------------------------------------------------------------------
 # data
 # --------------------------------------------------------------------------------------------
@@ -330,6 +349,13 @@ def parse_args(argv=None):
     ap.add_argument("--ema", type=float, default=0.0, help="keep an exponential moving average "
                     "of the weights with this decay per step (e.g. 0.999) and validate, select "
                     "and export it instead of the raw weights; 0 = off")
+    ap.add_argument("--init", default="", help="start from this checkpoint's weights "
+                    "(fine-tuning; its 'model' entry, the exported weights)")
+    ap.add_argument("--adv-eps", type=float, default=0.0, help="adversarial training: replace "
+                    "a fraction of each batch by PGD examples of this L-inf radius on [0, 1] "
+                    "pixels (0 = off)")
+    ap.add_argument("--adv-steps", type=int, default=5, help="PGD steps per adversarial example")
+    ap.add_argument("--adv-frac", type=float, default=0.5, help="fraction of each batch attacked")
     ap.add_argument("--no-augment", action="store_true")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--threads", type=int, default=1, help="torch threads; 1 is much faster "
@@ -391,6 +417,9 @@ def train(args):
     else:
         sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.3, patience=3)
 
+    if args.init:
+        model.load_state_dict(torch.load(args.init)["model"])
+        print(f"starting from the weights of {args.init}", flush=True)
     ema = WeightAverage(model, args.ema) if args.ema > 0 else None
     history, start_epoch = [], 0
     best = {"val_acc": -1.0, "val_loss": float("inf"), "epoch": -1}
@@ -436,6 +465,9 @@ def train(args):
                 kind = Mtr[sl]
                 m = kind != data_mix.NO_AUGMENT
                 x[m] = augment(x[m], g, may_thicken=kind[m] == data_mix.MNIST_AUGMENT)
+            if args.adv_eps > 0:  # the first part of the (shuffled) batch becomes adversarial
+                k = int(round(args.adv_frac * len(y)))
+                x[:k] = pgd_attack(model, x[:k], y[:k], args.adv_eps, args.adv_steps, g)
             x = normalize(x).contiguous(memory_format=torch.channels_last)
             out = model(x)
             loss = F.cross_entropy(out, y)
