@@ -30,6 +30,7 @@ for (const type of ['recognize', 'error', 'change']) {
     window.events.push({ type, id: e.target.id, detail: e.detail ? {
       value: e.detail.value, final: e.detail.final, empty: e.detail.empty,
       digits: (e.detail.digits || []).length, message: e.detail.message, code: e.detail.code,
+      technical: e.detail.detail, fatal: e.detail.fatal,
       notADigit: (e.detail.digits || []).map((d) => d.not_a_digit),
     } : null });
   });
@@ -284,13 +285,16 @@ describe('<digit-recognizer>', () => {
     await ctx.close();
   });
 
-  test('a corrupt model URL shows the readable message and fires error', async () => {
+  test('a corrupt model URL: plain words in the pad, the detail in the error event and the console', async () => {
     const { ctx, page, log } = await open('corrupt.html');
     await page.waitForFunction(() => window.events.some((e) => e.type === 'error'));
     const [e] = await events(page, { type: 'error' });
     assert.equal(e.id, 'bad');
     assert.equal(e.detail.code, 'model');
-    assert.match(e.detail.message, /^The model http:\/\/127\.0\.0\.1:\d+\/corrupt\.safetensors could not be loaded: .+/);
+    assert.equal(e.detail.fatal, true);
+    assert.equal(e.detail.message, 'The recognizer could not start: its model file is damaged or not supported.');
+    assert.match(e.detail.technical, /^The model http:\/\/127\.0\.0\.1:\d+\/corrupt\.safetensors could not be loaded: .+/);
+    assert.ok(log.errors.some((x) => x.includes(e.detail.technical)), 'the detail is in the console');
     const shown = await page.$eval('#bad', (el) => {
       const m = el.shadowRoot.querySelector('[part="message"]');
       return { text: m.textContent, hidden: m.hidden, role: m.getAttribute('role'), state: el.dataset.state };
@@ -298,7 +302,7 @@ describe('<digit-recognizer>', () => {
     assert.deepEqual(shown, { text: e.detail.message, hidden: false, role: 'alert', state: 'error' });
     assert.match(await page.$eval('#bad', (el) => el.ready.then(() => 'resolved', (x) => `${x.name}: ${x.message}`)),
       /^DigitsError: The model .* could not be loaded/);
-    await log.check();
+    await log.check([/<digit-recognizer>: The model .* could not be loaded/]);
     await ctx.close();
   });
 
@@ -307,19 +311,22 @@ describe('<digit-recognizer>', () => {
     await page.waitForFunction(() => window.events.some((e) => e.type === 'error'));
     const [e] = await events(page, { type: 'error' });
     assert.equal(e.detail.code, 'network');
-    assert.match(e.detail.message, /Could not download the model: the server answered 404/);
+    assert.equal(e.detail.message, 'The recognizer could not be downloaded. Check the connection and try again.');
+    assert.match(e.detail.technical, /Could not download the model: the server answered 404/);
     assert.equal(await page.isVisible('digit-recognizer#gone >> [part="message"]'), true);
-    await log.check([/Failed to load resource: the server responded with a status of 404/]);
+    await log.check([/Failed to load resource: the server responded with a status of 404/, /<digit-recognizer>: Could not download/]);
     await ctx.close();
   });
 
-  test("a host CSP without 'wasm-unsafe-eval': the message says what the policy needs", async () => {
+  test("a host CSP without 'wasm-unsafe-eval': plain words for users, what the policy needs for developers", async () => {
     const { ctx, page, log } = await open('nowasm.html');
     await page.waitForFunction(() => window.events.some((e) => e.type === 'error'));
     const [e] = await events(page, { type: 'error' });
     assert.equal(e.id, 'csp');
     assert.equal(e.detail.code, 'unsupported');
-    assert.match(e.detail.message, /Content-Security-Policy blocks WebAssembly: its script-src needs 'wasm-unsafe-eval'/);
+    assert.equal(e.detail.message, "This site's security settings do not let the recognizer run.");
+    assert.match(e.detail.technical, /Content-Security-Policy blocks WebAssembly: its script-src needs 'wasm-unsafe-eval'/);
+    assert.equal(await page.isVisible('digit-recognizer#csp >> [part~="retry"]'), false, 'no Retry: it would fail the same way');
     assert.equal(await page.isVisible('digit-recognizer#csp >> [part="message"]'), true);
     // The refused compilation is the one violation, and Chromium's own console report of it.
     assert.deepEqual(await page.evaluate(() => window.__violations.map((v) => v.split(' (')[0])),
