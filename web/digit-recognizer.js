@@ -65,7 +65,7 @@ canvas { position: absolute; inset: 0; width: 100%; height: 100%; display: block
   position: absolute; inset: 8px; display: flex; flex-direction: column; gap: 8px;
   align-items: center; justify-content: center; pointer-events: none;
 }
-.notice[hidden], .retry[hidden], .dropzone[hidden], .image[hidden] { display: none; }
+[hidden] { display: none !important; }
 .message {
   margin: 0; max-width: 100%; max-height: 100%; overflow: auto; overflow-wrap: anywhere;
   padding: 8px 10px; border-radius: 10px; font-size: 0.85em; text-align: center;
