@@ -390,6 +390,10 @@ export class DigitRecognizerElement extends HTMLElement {
 
   connectedCallback() {
     const p = this.#parts;
+    // A model set while disconnected is loaded now; the same model is not loaded again (nor retried
+    // after it failed: retry() or set the model again for that). First, so the downloads start
+    // before the layout work below.
+    if (this.#loadedUrl !== this.#modelUrl()) this.#load();
     if (!this.#surface) {
       this.#surface = new InkSurface(p.canvas, {
         size: 280,
@@ -411,9 +415,6 @@ export class DigitRecognizerElement extends HTMLElement {
     if (this.dataset.state !== this.#state) this.dataset.state = this.#state;
     this.#applyAttributes();
     this.#listenToDocument();
-    // A model set while disconnected is loaded now; the same model is not loaded again (nor retried
-    // after it failed: retry() or set the model again for that).
-    if (this.#loadedUrl !== this.#modelUrl()) this.#load();
   }
 
   disconnectedCallback() {
