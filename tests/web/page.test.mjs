@@ -336,6 +336,36 @@ describe('the page', () => {
     await ctx.close();
   });
 
+  test('an image dropped on the pad or pasted is read too', async () => {
+    const { ctx, page, log } = await open();
+    await ready(page);
+    const d = confident()[4];
+    const png = (await digitPng(await ctx.newPage(), d.strokes, 300, 300)).toString('base64');
+    for (const how of ['drop', 'paste']) {
+      await clearPad(page);
+      await page.evaluate(([b64, kind]) => {
+        const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+        const data = new DataTransfer();
+        data.items.add(new File([bytes], 'digit.png', { type: 'image/png' }));
+        const surface = window.digitsApp.pad.shadowRoot.querySelector('[part="surface"]');
+        if (kind === 'drop') {
+          surface.dispatchEvent(new DragEvent('dragenter', { dataTransfer: data, bubbles: true, cancelable: true }));
+          window.__dropzone = !surface.querySelector('[part="dropzone"]').hidden;
+          surface.dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }));
+        } else {
+          // Anywhere on the page (keyboard="document"), as Ctrl+V would.
+          document.body.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
+        }
+      }, [png, how]);
+      await page.waitForFunction((l) => window.digitsApp.pad.image !== null &&
+        document.getElementById('answer').textContent === l, String(d.label));
+      if (how === 'drop') assert.equal(await page.evaluate(() => window.__dropzone), true, 'the drop zone showed');
+      assert.equal(await page.isVisible('#pad >> [part="dropzone"]'), false, 'and is gone after the drop');
+    }
+    await log.check();
+    await ctx.close();
+  });
+
   test('keyboard and screen reader: named controls, tab order, announced results and classes', async () => {
     const { ctx, page, log } = await open();
     await ready(page);
