@@ -1,9 +1,9 @@
-// ink.js: the drawing surface shared by the page and the widget. Pointer events (mouse, touch,
-// pen) on a <canvas> become strokes in a fixed logical coordinate space (0..size on both axes,
-// whatever the canvas' CSS size), drawn at the device's pixel ratio. Changes are coalesced into
-// one callback per animation frame, which is where the owner runs the recognizer: live, but never
-// more than once a frame. Also draws the Grad-CAM heatmap back over the strokes and the 28x28
-// model input.
+// ink.js: the drawing surface of the <digit-recognizer> element (the page's pad too). Pointer
+// events (mouse, touch, pen) on a <canvas> become strokes in a fixed logical coordinate space
+// (0..size on both axes, whatever the canvas' CSS size), drawn at the device's pixel ratio.
+// Changes are coalesced into one callback per animation frame, which is where the owner runs the
+// recognizer: live, but never more than once a frame. Also draws the Grad-CAM heatmap back over
+// the strokes (the element) and the 28x28 model input and map (the page's card).
 
 const MIN_STEP = 0.4; // logical units: closer points are dropped
 
@@ -20,7 +20,6 @@ export class InkSurface {
     this.lineWidth = options.lineWidth || 14;
     this.ink = options.ink || '#1c1b22';
     this.paper = options.paper === undefined ? '#ffffff' : options.paper; // null: transparent
-    this.grid = options.grid || null; // {spacing, color}: a dot grid on the paper (logical units)
     this.onFrame = options.onFrame || (() => {});
     this.onStrokeStart = options.onStrokeStart || (() => {});
     this.strokes = [];
@@ -157,14 +156,6 @@ export class InkSurface {
       ctx.clearRect(0, 0, this.canvas.width, this.canvas.height); // the page shows through
     }
     ctx.setTransform(k, 0, 0, k, 0, 0);
-    if (this.grid && !this.image) {
-      const { spacing, color } = this.grid;
-      const r = Math.max(0.8, 1.6 / k); // about two device pixels
-      ctx.fillStyle = color;
-      for (let y = spacing / 2; y < this.size; y += spacing) {
-        for (let x = spacing / 2; x < this.size; x += spacing) ctx.fillRect(x - r / 2, y - r / 2, r, r);
-      }
-    }
     if (this.image) {
       const { bitmap, scale, offsetX, offsetY } = this.image;
       ctx.imageSmoothingQuality = 'high';

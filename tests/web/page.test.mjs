@@ -518,6 +518,10 @@ describe('the page', () => {
         });
         assert.match(caption.text, /^Heatmap/);
         assert.equal(caption.lines, 1, `"${caption.text}" on ${caption.lines} lines at ${width}px`);
+        if (width === 1280) {
+          const bottom = await page.evaluate(() => document.querySelector('.card.result').getBoundingClientRect().bottom);
+          assert.ok(bottom <= 800, `with the chips of a number the result card ends at ${bottom}: in view at 1280x800`);
+        }
       }
       await log.check();
       await ctx.close();
