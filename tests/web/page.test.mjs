@@ -460,6 +460,9 @@ describe('the page', () => {
         context: { viewport, ...(mobile ? { isMobile: true, hasTouch: true, deviceScaleFactor: 2 } : {}) },
       });
       await ready(page);
+      // Loading moves nothing: the element's fallback keeps its place, the bars theirs.
+      const shift = await layoutShift(page);
+      assert.ok(shift < 0.01, `cumulative layout shift while loading: ${shift}`);
       const empty = await page.evaluate(() => {
         const answer = document.getElementById('answer');
         // The 28x28 views: transparent canvases over a light, dashed tile, not black squares.
@@ -704,6 +707,8 @@ describe('the page', () => {
       assert.equal(event.fatal, true);
       assert.ok(log.errors.some((e) => detail.test(e)), 'the detail is in the console');
       assert.deepEqual(await boxes(page), readyLayout, 'the failure moves nothing on the page');
+      const shift = await layoutShift(page);
+      assert.ok(shift < 0.01, `cumulative layout shift: ${shift}`);
       await log.check([/Failed to load resource: the server responded with a status of 404/, PRELOAD_UNUSED,
         /<digit-recognizer>: /]);
       await ctx.close();
@@ -747,6 +752,16 @@ async function digitPng(maker, strokes, w, h) {
     return btoa(bin);
   }, { strokes, w, h });
   return Buffer.from(b64, 'base64');
+}
+
+/** The page's cumulative layout shift so far (the browser's own measure, as Core Web Vitals). */
+function layoutShift(page) {
+  return page.evaluate(() => new Promise((resolve) => {
+    let sum = 0;
+    new PerformanceObserver((list) => { for (const e of list.getEntries()) sum += e.value; })
+      .observe({ type: 'layout-shift', buffered: true });
+    setTimeout(() => resolve(sum), 250);
+  }));
 }
 
 /** Where the page's main parts are: a message or a failure must not move them. */
