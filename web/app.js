@@ -1,49 +1,32 @@
-// The page: a drawing pad read live by the recognizer, with the probabilities, the 28x28 input the
-// model sees and the Grad-CAM heatmap over the strokes.
-import { createRecognizer, unsupportedReason, DigitsError } from './digits.js';
-import { InkSurface, drawHeatmap, drawInput, drawHeatGrid, decodeImage } from './ink.js';
+// The page: a <digit-recognizer> (drawing, images, reading, announcing and the keys, all the
+// element's own) with the page's controls for its attributes, and a result card drawn from its
+// `recognize` events: the answer, the probability bars, the 28x28 input and the Grad-CAM grid.
+import { formatPercent } from './digit-recognizer.js';
+import { drawInput, drawHeatGrid } from './ink.js';
 
 const $ = (id) => document.getElementById(id);
+const pad = $('pad');
 const el = {
-  error: $('error'), surface: $('surface'), ink: $('ink'), heat: $('heat'), hint: $('hint'),
-  dropzone: $('dropzone'), undo: $('undo'), clear: $('clear'), file: $('file'), gradcam: $('gradcam'),
+  gradcam: $('gradcam'), modes: document.querySelectorAll('input[name="mode"]'),
   answer: $('answer'), confidence: $('confidence'), camCaption: $('cam-caption'), chips: $('chips'),
   bars: $('bars'), input28: $('input28'), cam28: $('cam28'), cam28Caption: $('cam28-caption'),
-  stats: $('stats'), live: $('live'), loading: $('loading'),
+  input28Figure: $('input28-figure'), cam28Figure: $('cam28-figure'), stats: $('stats'),
 };
 
 const state = {
-  recognizer: null,
-  mode: 'digit',
-  gradcam: el.gradcam.checked,
-  camClass: null, // null: each digit's own prediction
   selected: 0, // which digit of a number the bars and views show
-  image: null, // {data, width, height} of an uploaded picture
-  result: null,
+  final: true, // the last recognize event was not mid-stroke
   ms: 0,
-  announcePrefix: '',
 };
 
-const surface = new InkSurface(el.ink, {
-  size: 280,
-  lineWidth: 13,
-  ink: '#1c1b22',
-  paper: null, // transparent: the paper is the surface's CSS background
-  grid: { spacing: 14, color: 'rgba(80, 70, 160, 0.22)' },
-  onFrame: (reason) => update(reason.ended),
-  onStrokeStart: () => {
-    state.image = null;
-    imageToken++; // a picture still decoding must not replace this drawing
-    hideError();
-  },
-});
-
-// Ten bars, built once; each is a button choosing the class whose heatmap is drawn.
+// Ten bars, built once. Each row's button chooses the class whose heatmap is drawn; the row (an
+// <li> grid) has room for a second control later (a class to compare with).
 const bars = [];
 for (let d = 0; d < 10; d++) {
   const li = document.createElement('li');
   const b = document.createElement('button');
   b.type = 'button';
+  b.className = 'pick';
   b.dataset.digit = String(d);
   b.setAttribute('aria-pressed', 'false');
   const label = document.createElement('span');
@@ -57,124 +40,101 @@ for (let d = 0; d < 10; d++) {
   track.append(fill);
   const pct = document.createElement('span');
   pct.className = 'p';
-  pct.textContent = '–';
   b.append(label, track, pct);
-  b.addEventListener('click', () => chooseClass(d));
+  b.addEventListener('click', () => {
+    pad.gradcam = true;
+    pad.gradcamClass = pad.gradcamClass === d ? null : d;
+  });
   li.append(b);
   el.bars.append(li);
   bars.push({ li, button: b, fill, pct });
 }
 
-function percent(p) {
-  if (p >= 0.9995) return '100%';
-  if (p < 0.001) return p > 0 ? '<0.1%' : '0%';
-  return `${(100 * p).toFixed(1)}%`;
-}
+function strong(text) { const s = document.createElement('strong'); s.textContent = text; return s; }
+function sub(text) { const s = document.createElement('span'); s.className = 'sub'; s.textContent = text; return s; }
 
-function chooseClass(d) {
-  state.camClass = state.camClass === d ? null : d;
-  if (!state.gradcam) {
-    state.gradcam = true;
-    el.gradcam.checked = true;
-  }
-  update(false);
-}
-
-function currentOptions() {
-  return {
-    mode: state.image ? 'digit' : state.mode,
-    gradcam: state.gradcam,
-    gradcamClass: state.camClass,
-  };
-}
-
-/** Recognizes what is on the surface now and shows it; `announce` also tells screen readers. */
-function update(announce) {
-  el.hint.classList.toggle('gone', !surface.isEmpty);
-  el.undo.disabled = surface.isEmpty;
-  el.clear.disabled = surface.isEmpty;
-  if (!state.recognizer) return;
-  let result = null;
-  if (!surface.isEmpty) {
-    const t0 = performance.now();
-    try {
-      result = state.image
-        ? state.recognizer.recognizeImage(state.image, currentOptions())
-        : state.recognizer.recognize(surface.strokes, currentOptions());
-    } catch (e) {
-      showError(e instanceof DigitsError ? `This drawing could not be read: ${e.message}` : String(e));
-      return;
-    }
-    state.ms = performance.now() - t0;
-  }
-  state.result = result && !result.empty ? result : null;
-  if (state.result && state.selected >= state.result.digits.length) state.selected = 0;
-  render();
-  if (announce) announceResult();
-}
-
+/** The whole card from the element's state: called on each of its events and attribute changes. */
 function render() {
-  const r = state.result;
+  const status = pad.dataset.state || 'loading';
+  document.documentElement.dataset.state = status;
+  const r = status === 'ready' ? pad.result : null;
+  if (r && state.selected >= r.digits.length) state.selected = 0;
   const digit = r ? r.digits[state.selected] : null;
+  const cam = digit && pad.gradcam ? digit.gradcam : null;
+  const number = pad.mode === 'number';
+
+  // The controls mirror the element's attributes (also changed by its keys: H, 0-9).
+  el.gradcam.checked = pad.gradcam;
+  for (const radio of el.modes) {
+    radio.checked = radio.value === pad.mode;
+    radio.disabled = status === 'error';
+  }
+  el.gradcam.disabled = status === 'error';
+
   // The answer
+  el.answer.className = 'big';
   if (!r) {
-    el.answer.textContent = '–';
-    el.answer.className = 'big';
-    el.confidence.textContent = surface.isEmpty ? 'Waiting for ink' : 'Nothing to read yet';
-    el.camCaption.textContent = '';
+    el.answer.textContent = '';
+    el.answer.classList.add('empty');
+    el.confidence.textContent = status === 'loading' ? 'Loading the recognizer…'
+      : status === 'error' ? 'The recognizer is not available' : number ? 'Write a number' : 'Draw a digit';
+    el.camCaption.textContent = status === 'error' ? 'The pad says why.' : '';
   } else if (r.digits.length === 1) {
     const p = digit.probabilities[digit.digit];
     el.answer.textContent = digit.not_a_digit ? '?' : digit.label;
-    el.answer.className = digit.unsure || digit.not_a_digit ? 'big unsure' : 'big';
+    el.answer.classList.toggle('unsure', digit.unsure || digit.not_a_digit);
     el.confidence.textContent = digit.not_a_digit ? 'That does not look like a digit'
-      : digit.unsure ? `Not sure: best guess, ${percent(p)}` : `${percent(p)} sure`;
+      : digit.unsure ? `Not sure: best guess, ${formatPercent(p)}` : `${formatPercent(p)} sure`;
   } else {
     el.answer.textContent = r.text;
-    el.answer.className = r.text.length > 4 ? 'big long' : 'big';
+    el.answer.classList.toggle('long', r.text.length > 4);
     const unsure = r.digits.filter((d) => d.unsure).length;
     const odd = r.digits.filter((d) => d.not_a_digit).length;
     el.confidence.textContent = `${r.digits.length} marks` + (unsure ? `, ${unsure} unsure` : '') +
       (odd ? `, ${odd} not ${odd === 1 ? 'a digit' : 'digits'} (?)` : '');
   }
+  if (r) {
+    // A non-breaking space keeps the class with its words when the caption wraps.
+    el.camCaption.textContent = !pad.gradcam ? 'Heatmap off'
+      : pad.gradcamClass !== null ? `Heatmap: what looks like a\u00a0${pad.gradcamClass}`
+        : r.digits.length > 1 ? 'Heatmap of each digit'
+          : digit.not_a_digit ? 'Heatmap: what it looked at' : `Heatmap: where it saw the\u00a0${digit.digit}`;
+  }
   renderChips(r);
-  // The bars (of the selected digit)
+
+  // The bars (of the selected digit): disabled until there is something to explain.
   let top = -1;
   for (let d = 0; d < 10; d++) {
     const p = digit ? digit.probabilities[d] : 0;
     const bar = bars[d];
     bar.fill.style.transform = `scaleX(${p})`;
-    bar.pct.textContent = digit ? percent(p) : '–';
+    bar.pct.textContent = digit ? formatPercent(p) : '';
     bar.button.dataset.p = digit ? String(p) : '';
-    bar.button.setAttribute('aria-label', digit ? `${d}: ${percent(p)}` : `${d}`);
-    bar.button.setAttribute('aria-pressed', String(state.camClass === d));
-    if (digit && d === digit.digit) top = d;
+    bar.button.disabled = !digit;
+    bar.button.setAttribute('aria-label', digit ? `${d}: ${formatPercent(p)}` : `${d}`);
+    bar.button.setAttribute('aria-pressed', String(pad.gradcamClass === d));
+    if (digit && d === digit.digit && !digit.not_a_digit) top = d;
   }
   bars.forEach((b, d) => b.li.classList.toggle('top', d === top));
-  // The heatmap over the drawing, and the 28x28 views
-  const cam = digit && digit.gradcam;
-  el.heat.classList.toggle('off', !state.gradcam);
-  drawHeatmap(el.heat, surface, r && state.gradcam ? r.digits : null);
+
+  // The 28x28 views
   drawInput(el.input28, digit ? digit.input : null);
   drawHeatGrid(el.cam28, cam ? cam.map : null);
-  if (r && state.gradcam && cam) {
+  el.input28Figure.classList.toggle('empty', !digit);
+  el.cam28Figure.classList.toggle('empty', !cam);
+  if (cam) {
     const own = cam.class === digit.digit;
-    el.camCaption.textContent = own
-      ? `Heatmap: where it saw the ${cam.class}`
-      : `Heatmap: what looks like a ${cam.class}`;
     el.cam28Caption.replaceChildren('Grad-CAM for ', strong(String(cam.class)), document.createElement('br'),
       sub(own ? 'where it looked' : 'evidence for this class'));
   } else {
-    el.camCaption.textContent = r ? 'Heatmap off' : '';
-    el.cam28Caption.replaceChildren('Grad-CAM', document.createElement('br'), sub('where it looked'));
+    el.cam28Caption.replaceChildren('Grad-CAM', document.createElement('br'),
+      sub(r ? 'heatmap off' : 'where it looked'));
   }
-  const info = state.recognizer.info;
-  el.stats.textContent = (r ? `${state.ms < 0.1 ? '<0.1' : state.ms.toFixed(1)} ms for this reading · ` : '') +
+  const info = pad.info;
+  el.stats.textContent = !info ? '' : (r ? `Read in ${state.ms < 0.1 ? '<0.1' : state.ms.toFixed(1)} ms · ` : '') +
     `${info.parameters.toLocaleString('en')} parameters · ` +
-    `${(info.macs / 1e6).toFixed(1)} M multiply-adds · WebAssembly SIMD, in this tab`;
+    `${(info.macs / 1e6).toFixed(1)}M multiply-adds · WebAssembly in this tab`;
 }
-
-function strong(text) { const s = document.createElement('strong'); s.textContent = text; return s; }
-function sub(text) { const s = document.createElement('span'); s.className = 'sub'; s.textContent = text; return s; }
 
 function renderChips(r) {
   if (!r || r.digits.length < 2) {
@@ -183,194 +143,44 @@ function renderChips(r) {
     return;
   }
   el.chips.hidden = false;
-  const chips = r.digits.map((d, i) => {
+  el.chips.replaceChildren(...r.digits.map((d, i) => {
     const b = document.createElement('button');
     b.type = 'button';
     b.textContent = d.not_a_digit ? '?' : `${d.label}${d.unsure ? '?' : ''}`;
     b.setAttribute('aria-label', d.not_a_digit ? `Mark ${i + 1}: not a digit`
-      : `Digit ${i + 1}: ${d.label}, ${percent(d.probabilities[d.digit])}`);
+      : `Digit ${i + 1}: ${d.label}, ${formatPercent(d.probabilities[d.digit])}`);
     b.setAttribute('aria-pressed', String(i === state.selected));
     b.addEventListener('click', () => { state.selected = i; render(); });
     return b;
-  });
-  el.chips.replaceChildren(...chips);
+  }));
 }
 
-function announceResult() {
-  const r = state.result;
-  let text;
-  if (surface.isEmpty) text = 'Drawing cleared.';
-  else if (!r) text = 'Nothing recognized yet.';
-  else if (r.digits.length === 1) {
-    const d = r.digits[0];
-    const p = Math.round(100 * d.probabilities[d.digit]);
-    text = d.not_a_digit ? 'That does not look like a digit.'
-      : d.unsure ? `Not sure. Best guess ${d.label}, ${p} percent.` : `Recognized ${d.label}, ${p} percent.`;
-  } else {
-    const odd = r.digits.filter((d) => d.not_a_digit).length;
-    text = `Read the number ${r.text}.` +
-      (odd ? ` ${odd} ${odd === 1 ? 'mark does' : 'marks do'} not look like a digit, shown as a question mark.` : '');
-  }
-  el.live.textContent = state.announcePrefix + text;
-  state.announcePrefix = '';
-}
-
-// ---- Controls
-function clearAll() {
-  state.image = null;
-  imageToken++;
-  state.selected = 0;
-  if (surface.clear()) hideError();
-}
-function undo() {
-  if (surface.undo() && surface.isEmpty) state.image = null;
-}
-el.undo.addEventListener('click', undo);
-el.clear.addEventListener('click', clearAll);
-el.gradcam.addEventListener('change', () => {
-  state.gradcam = el.gradcam.checked;
-  update(false);
-});
-for (const radio of document.querySelectorAll('input[name="mode"]')) {
+// ---- The page's controls set the element's attributes; its events and attributes redraw the card.
+el.gradcam.addEventListener('change', () => { pad.gradcam = el.gradcam.checked; });
+for (const radio of el.modes) {
   radio.addEventListener('change', () => {
     if (!radio.checked) return;
-    state.mode = radio.value;
     state.selected = 0;
-    el.hint.textContent = state.mode === 'number' ? 'Write a number here' : 'Draw a digit here';
-    update(true);
+    pad.mode = radio.value;
   });
 }
-
-document.addEventListener('keydown', (e) => {
-  if (e.defaultPrevented || e.altKey) return;
-  const mod = e.ctrlKey || e.metaKey;
-  const key = e.key;
-  if (mod && (key === 'z' || key === 'Z')) {
-    e.preventDefault();
-    if (e.shiftKey) surface.redo(); else undo();
-  } else if (mod && (key === 'y' || key === 'Y')) {
-    e.preventDefault();
-    surface.redo();
-  } else if (mod) {
-    return;
-  } else if (key === 'Escape' || key === 'Delete') {
-    e.preventDefault();
-    clearAll();
-  } else if (key === 'Backspace' && !isTextField(e.target)) {
-    e.preventDefault();
-    undo();
-  } else if ((key === 'h' || key === 'H') && !isTextField(e.target)) {
-    el.gradcam.click();
-  } else if (/^[0-9]$/.test(key) && !isTextField(e.target)) {
-    chooseClass(Number(key));
-  }
+pad.addEventListener('recognize', (e) => {
+  state.final = e.detail.final;
+  state.ms = e.detail.milliseconds;
+  if (e.detail.final && e.detail.empty) state.selected = 0;
+  render();
 });
-function isTextField(t) {
-  return t instanceof HTMLElement && (t.isContentEditable || (t.tagName === 'INPUT' &&
-    !['checkbox', 'radio', 'file', 'button'].includes(t.type)) || t.tagName === 'TEXTAREA');
+new MutationObserver(render).observe(pad, { attributes: true, attributeFilter: ['data-state', 'gradcam', 'gradcam-class', 'mode'] });
+pad.addEventListener('ready', () => performance.mark('digits-ready'));
+
+// ?model=path loads another model from this site (same origin only).
+const modelParam = new URLSearchParams(location.search).get('model');
+if (modelParam) {
+  const url = new URL(modelParam, location.href);
+  if (url.origin === location.origin) pad.model = url.href;
+  else console.error(`?model= must point to this site, not ${url.origin}`);
 }
-
-// ---- Images: file picker, drag and drop, paste
-let imageToken = 0;
-async function readImage(file) {
-  if (!file) return;
-  const token = ++imageToken;
-  if (file.type && !file.type.startsWith('image/')) {
-    showError(`"${file.name}" is not an image.`);
-    return;
-  }
-  try {
-    const img = await decodeImage(file, 640); // plenty for a 20x20 box; bigger only costs time
-    if (token !== imageToken) return; // cleared, drawn on or replaced meanwhile
-    hideError();
-    state.image = { data: img.data, width: img.width, height: img.height };
-    state.selected = 0;
-    state.announcePrefix = 'Image loaded. ';
-    surface.setImage(img.bitmap);
-  } catch (e) {
-    if (token === imageToken) showError(`Could not read the image: ${e.message}`);
-  }
-}
-el.file.addEventListener('change', () => {
-  readImage(el.file.files[0]);
-  el.file.value = '';
-});
-let dragDepth = 0;
-const hasFiles = (e) => e.dataTransfer && Array.from(e.dataTransfer.types).includes('Files');
-el.surface.addEventListener('dragenter', (e) => {
-  if (!hasFiles(e)) return;
-  e.preventDefault();
-  dragDepth++;
-  el.dropzone.hidden = false;
-});
-el.surface.addEventListener('dragover', (e) => { if (hasFiles(e)) e.preventDefault(); });
-el.surface.addEventListener('dragleave', () => {
-  if (--dragDepth <= 0) { dragDepth = 0; el.dropzone.hidden = true; }
-});
-el.surface.addEventListener('drop', (e) => {
-  if (!hasFiles(e)) return;
-  e.preventDefault();
-  dragDepth = 0;
-  el.dropzone.hidden = true;
-  readImage(e.dataTransfer.files[0]);
-});
-document.addEventListener('paste', (e) => {
-  const item = Array.from(e.clipboardData ? e.clipboardData.items : []).find((i) => i.type.startsWith('image/'));
-  if (item) {
-    e.preventDefault();
-    readImage(item.getAsFile());
-  }
-});
-
-// ---- Errors
-function showError(message) {
-  el.error.textContent = message;
-  el.error.hidden = false;
-}
-function hideError() {
-  if (document.documentElement.dataset.state === 'error') return; // keep a fatal message
-  el.error.hidden = true;
-  el.error.textContent = '';
-}
-
-// ---- Start
-function modelUrl() {
-  // ?model=path loads another model from this site (same origin only).
-  const param = new URLSearchParams(location.search).get('model');
-  if (!param) return undefined;
-  const url = new URL(param, location.href);
-  if (url.origin !== location.origin) throw new DigitsError('?model= must point to this site', { code: 'model' });
-  return url.href;
-}
-
-async function start() {
-  const reason = unsupportedReason();
-  if (reason) throw new DigitsError(reason, { code: 'unsupported' });
-  state.recognizer = await createRecognizer({ modelUrl: modelUrl() });
-  surface.limits = state.recognizer.info.limits;
-  document.documentElement.dataset.state = 'ready';
-  performance.mark('digits-ready');
-  update(!surface.isEmpty);
-  state.warmUp = state.recognizer.warmUp(); // idle time: the first stroke runs in optimized code
-}
-
-start().catch((e) => {
-  document.documentElement.dataset.state = 'error';
-  surface.disabled = true;
-  el.ink.setAttribute('aria-disabled', 'true');
-  el.hint.textContent = 'The recognizer is not available';
-  const message = e instanceof DigitsError ? e.message : `Unexpected error: ${e && e.message ? e.message : e}`;
-  el.error.textContent = `The recognizer could not start. ${message}`;
-  el.error.hidden = false;
-});
-
-update(false);
+render();
 
 // For debugging and the browser tests: the page's live objects.
-window.digitsApp = {
-  surface,
-  state,
-  get recognizer() { return state.recognizer; },
-  get result() { return state.result; },
-  update,
-};
+window.digitsApp = { pad, state, render };

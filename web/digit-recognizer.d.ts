@@ -1,26 +1,41 @@
 // Types for digit-recognizer.js: the <digit-recognizer> custom element.
-import type { DigitResult, DigitsError, DigitsErrorCode, ModelInfo } from './digits.js';
+import type { DigitResult, DigitsError, DigitsErrorCode, ModelInfo, Recognizer } from './digits.js';
 
 export { DigitsError } from './digits.js';
 export type { DigitResult, DigitsErrorCode, ModelInfo, Recognition, GradCam, InputMap } from './digits.js';
 
-/** detail of the `recognize` event: fired once per animation frame while drawing, and after changes. */
+/**
+ * detail of the `recognize` event: fired once per animation frame while drawing (unless
+ * `events="final"`), and after each stroke and change.
+ */
 export interface DigitRecognizeDetail {
   /** The text read ("7", "42"), "" when nothing is drawn. */
   value: string;
   text: string;
-  /** True when a stroke ended or the drawing changed (clear, undo, strokes set): not mid-stroke. */
+  /** Not mid-stroke: a stroke ended, the drawing changed (clear, undo, strokes, an image) or an option did. */
   final: boolean;
   empty: boolean;
+  /**
+   * One result per digit, left to right (core/RESULT_FORMAT.md). Each digit's `strokes` lists the
+   * indices into the element's `strokes` it was read from (number mode: how the split grouped
+   * them); empty for an image.
+   */
   digits: DigitResult[];
+  /** What was read: the strokes drawn, or an image (loadImage, the Image… button, a drop, a paste). */
+  source: 'strokes' | 'image';
   /** Time of this recognition in the page, milliseconds. */
   milliseconds: number;
 }
 
-/** detail of the `error` event: the model or wasm failed to load, or a drawing was refused. */
+/** detail of the `error` event: the recognizer could not load, or a drawing or an image was refused. */
 export interface DigitErrorDetail {
+  /** Plain words for the people using the page; the element shows it in the pad. */
   message: string;
+  /** The technical detail for developers (URL, HTTP status, the core's message); also logged to the console. */
+  detail: string;
   code: DigitsErrorCode;
+  /** The recognizer could not load: the pad is off until retry() (or the Try again button) succeeds. */
+  fatal: boolean;
   error: DigitsError;
 }
 
@@ -40,6 +55,12 @@ export declare class DigitRecognizerElement extends HTMLElement {
   size: number;
   /** Attribute `model`: the model's URL, relative to the document (default: next to the module). */
   model: string;
+  /** Attribute `events`: "live" (default) fires `recognize` every frame while drawing; "final" only when not mid-stroke. */
+  events: 'live' | 'final';
+  /** Attribute `images`: an Image… button, and images dropped on the pad or pasted are read. */
+  images: boolean;
+  /** Attribute `keyboard`: "pad" (default) takes the keys while the pad has focus; "document" anywhere but in text fields. */
+  keyboard: 'pad' | 'document';
   disabled: boolean;
   required: boolean;
   /** The text read, "" when empty. Setting "" clears; other values throw. */
@@ -52,6 +73,10 @@ export declare class DigitRecognizerElement extends HTMLElement {
   readonly ready: Promise<void>;
   /** The model's info once loaded, else null. */
   readonly info: ModelInfo | null;
+  /** The digits.js Recognizer once loaded (shared by the elements with the same model; do not delete it), else null. */
+  readonly recognizer: Recognizer | null;
+  /** The image being read, as decoded RGBA pixels (at most 640 px a side), or null when it reads strokes. */
+  readonly image: { data: Uint8ClampedArray; width: number; height: number } | null;
   readonly form: HTMLFormElement | null;
   readonly name: string | null;
   readonly validity: ValidityState | undefined;
@@ -61,6 +86,15 @@ export declare class DigitRecognizerElement extends HTMLElement {
   clear(): void;
   undo(): void;
   redo(): void;
+  /**
+   * Reads a digit from an image instead of a drawing (File/Blob, ImageData, ImageBitmap, canvas, <img>).
+   * Rejects with a DigitsError (code "input") when it is not an image, also shown and fired as `error`.
+   */
+  loadImage(image: Blob | ImageData | ImageBitmap | HTMLCanvasElement | HTMLImageElement | OffscreenCanvas): Promise<void>;
+  /** After a failed load (data-state="error"): loads again. */
+  retry(): void;
+  /** Recognizes the drawing now (it otherwise runs at most once a frame), fires `recognize`, returns the result. */
+  recognize(): { empty: boolean; text: string; digits: DigitResult[] } | null;
 
   addEventListener<K extends keyof DigitRecognizerEventMap>(type: K,
     listener: (this: DigitRecognizerElement, ev: DigitRecognizerEventMap[K]) => unknown,
@@ -80,6 +114,9 @@ export interface DigitRecognizerEventMap extends Omit<HTMLElementEventMap, 'erro
   ready: CustomEvent<{ info: ModelInfo }>;
   change: Event;
 }
+
+/** A probability as the element shows it: "97.3%", "<0.1%", "100%". */
+export declare function formatPercent(p: number): string;
 
 export default DigitRecognizerElement;
 

@@ -5,11 +5,14 @@
 //   <script type="module" src="https://your.cdn/digits/digit-recognizer.js"></script>
 //   <digit-recognizer gradcam></digit-recognizer>
 //
+// It is also the page's pad (index.html): drawing, images, recognizing, announcing and the keys
+// have this one implementation; the page only adds its result card from the events.
+//
 // It works under a strict Content-Security-Policy (script-src <its origin> 'wasm-unsafe-eval',
 // connect-src <its origin>): no eval, no inline script, and its styles are a constructable
 // stylesheet (adoptedStyleSheets), which style-src does not govern. See README.md for the API.
 import { createRecognizer, DigitsError } from './digits.js';
-import { InkSurface, drawHeatmap } from './ink.js';
+import { InkSurface, drawHeatmap, decodeImage } from './ink.js';
 
 const CSS = `
 :host {
@@ -19,12 +22,23 @@ const CSS = `
   --_text: var(--digit-recognizer-text, #1c1b22);
   --_muted: var(--digit-recognizer-muted, #6b6880);
   --_border: var(--digit-recognizer-border, #dcdae6);
+  --_button: var(--digit-recognizer-button, #ffffff);
   --_radius: var(--digit-recognizer-radius, 14px);
   display: inline-block;
   vertical-align: top;
   max-width: 100%;
   color: var(--_text);
   font: var(--digit-recognizer-font, 15px/1.3 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif);
+}
+/* A dark host page (color-scheme: dark, or light dark in a dark system) gets readable defaults. */
+@supports (color: light-dark(#000, #fff)) {
+  :host {
+    --_text: var(--digit-recognizer-text, light-dark(#1c1b22, #ecebf3));
+    --_muted: var(--digit-recognizer-muted, light-dark(#6b6880, #a3a1b3));
+    --_border: var(--digit-recognizer-border, light-dark(#dcdae6, #3a3947));
+    --_button: var(--digit-recognizer-button, light-dark(#ffffff, #24232d));
+    --_accent: var(--digit-recognizer-accent, light-dark(#4f46e5, #a5a0ff));
+  }
 }
 :host([hidden]) { display: none; }
 * { box-sizing: border-box; }
@@ -37,19 +51,32 @@ canvas { position: absolute; inset: 0; width: 100%; height: 100%; display: block
 .ink { touch-action: none; cursor: crosshair; outline: none; }
 .ink:focus-visible { box-shadow: inset 0 0 0 3px var(--_accent); border-radius: var(--_radius); }
 :host([disabled]) .ink, :host([data-state="error"]) .ink { cursor: not-allowed; }
+:host([data-state="error"]) .surface { background: color-mix(in srgb, var(--_paper) 70%, var(--_border)); }
+:host([data-state="error"]) .ink, :host([data-state="error"]) .heat { opacity: 0.3; }
 .heat { pointer-events: none; mix-blend-mode: multiply; }
 :host(:not([gradcam])) .heat { display: none; }
-.hint, .message {
+.hint {
   position: absolute; left: 8px; right: 8px; top: 50%; transform: translateY(-50%);
   margin: 0; text-align: center; pointer-events: none;
+  color: var(--_muted); opacity: 0.85; transition: opacity 120ms;
 }
-.hint { color: var(--_muted); opacity: 0.8; transition: opacity 120ms; }
 .hint.gone { opacity: 0; }
-.message {
-  padding: 8px 10px; border-radius: 10px; font-size: 0.85em;
-  background: #fdecea; color: #8c1d13; border: 1px solid #f3b8b2;
+.notice {
+  position: absolute; inset: 8px; display: flex; flex-direction: column; gap: 8px;
+  align-items: center; justify-content: center; pointer-events: none;
 }
-.message[hidden] { display: none; }
+[hidden] { display: none !important; }
+.message {
+  margin: 0; max-width: 100%; max-height: 100%; overflow: auto; overflow-wrap: anywhere;
+  padding: 8px 10px; border-radius: 10px; font-size: 0.85em; text-align: center;
+  background: #fdecea; color: #8c1d13; border: 1px solid #f3b8b2; pointer-events: auto;
+}
+.notice .retry { pointer-events: auto; width: auto; padding: 0 14px; }
+.dropzone {
+  position: absolute; inset: 8px; display: grid; place-items: center; pointer-events: none;
+  border: 3px dashed var(--_accent); border-radius: 10px; color: var(--_accent); font-weight: 600;
+  background: color-mix(in srgb, var(--_accent) 8%, transparent);
+}
 .bar { display: flex; align-items: center; gap: 6px; margin-top: 8px; min-height: 40px; }
 .result { flex: 1; min-width: 0; display: flex; align-items: baseline; gap: 8px; }
 .digit {
@@ -57,17 +84,20 @@ canvas { position: absolute; inset: 0; width: 100%; height: 100%; display: block
   overflow: hidden; text-overflow: ellipsis; white-space: nowrap;
 }
 .digit.unsure { color: var(--_muted); }
-.confidence { color: var(--_muted); font-size: 0.85em; white-space: nowrap; }
+.confidence { color: var(--_muted); font-size: 0.85em; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 button {
-  display: inline-grid; place-items: center; width: 40px; height: 40px; padding: 0;
-  border: 1px solid var(--_border); border-radius: 10px; background: var(--_paper); color: var(--_text);
+  display: inline-flex; align-items: center; justify-content: center; gap: 6px;
+  min-width: 40px; height: 40px; padding: 0 10px; font: inherit; font-size: 0.92em;
+  border: 1px solid var(--_border); border-radius: 10px; background: var(--_button); color: var(--_text);
   cursor: pointer;
 }
 button:hover:not(:disabled) { border-color: var(--_accent); }
 button:focus-visible { outline: 3px solid var(--_accent); outline-offset: 1px; }
 button:disabled { color: var(--_muted); cursor: default; }
 button:disabled svg { opacity: 0.45; }
-svg { width: 18px; height: 18px; fill: none; stroke: currentColor; stroke-width: 2; stroke-linecap: round; stroke-linejoin: round; }
+.label { display: var(--digit-recognizer-button-labels, none); }
+svg { width: 18px; height: 18px; flex: none; fill: none; stroke: currentColor; stroke-width: 2; stroke-linecap: round; stroke-linejoin: round; }
+.file { display: none; }
 .live { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }
 `;
 
@@ -109,6 +139,10 @@ function icon(paths) {
   }
   return svg;
 }
+function button(name, label, title, paths) {
+  return h('button', { type: 'button', part: `button ${name}`, 'aria-label': label, title },
+    icon(paths), h('span', { class: 'label' }, label));
+}
 
 // One recognizer per model URL, shared by every <digit-recognizer> on the page.
 const recognizers = new Map();
@@ -124,14 +158,24 @@ function recognizerFor(modelUrl) {
 }
 
 const DEFAULT_MODEL = new URL('./digits.safetensors', import.meta.url).href;
+const MAX_IMAGE_SIDE = 640; // plenty for a 20x20 box; bigger only costs time
 
-function percent(p) {
-  return p >= 0.9995 ? '100%' : `${(100 * p).toFixed(p < 0.1 ? 1 : 0)}%`;
+/** A probability as the element and the page show it: "97.3%", "<0.1%", "100%". */
+export function formatPercent(p) {
+  if (p >= 0.9995) return '100%';
+  if (p < 0.001) return p > 0 ? '<0.1%' : '0%';
+  return `${(100 * p).toFixed(1)}%`;
 }
+
+const isTextField = (t) => t instanceof HTMLElement && (t.isContentEditable || t.tagName === 'TEXTAREA' ||
+  t.tagName === 'SELECT' || (t.tagName === 'INPUT' && !['checkbox', 'radio', 'file', 'button', 'submit',
+  'reset', 'range', 'color'].includes(t.type)));
+const hasFiles = (e) => e.dataTransfer && Array.from(e.dataTransfer.types).includes('Files');
 
 export class DigitRecognizerElement extends HTMLElement {
   static formAssociated = true;
-  static observedAttributes = ['mode', 'gradcam', 'gradcam-class', 'size', 'model', 'label', 'disabled', 'required'];
+  static observedAttributes = ['mode', 'gradcam', 'gradcam-class', 'size', 'model', 'label', 'disabled',
+    'required', 'images', 'keyboard'];
 
   #internals = null;
   #parts = null;
@@ -139,12 +183,21 @@ export class DigitRecognizerElement extends HTMLElement {
   #recognizer = null;
   #result = null;
   #strokes = []; // kept while disconnected
+  #picture = null; // {data, width, height, bitmap, results: Map}: an image being read, and its readings
+  #imageToken = 0;
   #token = 0;
   #ready;
   #resolveReady;
   #rejectReady;
   #lastFinal = null;
   #ms = 0;
+  #announcePrefix = '';
+  #dragDepth = 0;
+  #onDocumentKey = (e) => {
+    const target = e.composedPath()[0];
+    if (!isTextField(target)) this.#onKey(e);
+  };
+  #onDocumentPaste = (e) => { if (!isTextField(e.composedPath()[0])) this.#onPaste(e); };
 
   constructor() {
     super();
@@ -158,24 +211,56 @@ export class DigitRecognizerElement extends HTMLElement {
       heat: h('canvas', { class: 'heat', part: 'heatmap', 'aria-hidden': 'true' }),
       hint: h('p', { class: 'hint', part: 'hint', 'aria-hidden': 'true' }),
       message: h('p', { class: 'message', part: 'message', role: 'alert' }),
-      digit: h('span', { class: 'digit', part: 'digit' }, '–'),
+      retry: h('button', { type: 'button', class: 'retry', part: 'button retry' }, 'Try again'),
+      dropzone: h('div', { class: 'dropzone', part: 'dropzone', 'aria-hidden': 'true' }, 'Drop an image of a digit'),
+      digit: h('span', { class: 'digit', part: 'digit' }),
       confidence: h('span', { class: 'confidence', part: 'confidence' }),
-      undo: h('button', { type: 'button', part: 'button undo', 'aria-label': 'Undo', title: 'Undo (Ctrl+Z)' },
-        icon(['M9 14 4 9l5-5', 'M4 9h10.5a5.5 5.5 0 0 1 0 11H11'])),
-      clear: h('button', { type: 'button', part: 'button clear', 'aria-label': 'Clear', title: 'Clear (Esc)' },
-        icon(['M3 6h18', 'M8 6V4h8v2', 'M19 6l-1 14H6L5 6'])),
+      image: button('image', 'Image…', 'Read a digit from an image (or drop or paste one)',
+        ['M5 3h14a2 2 0 0 1 2 2v14a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z', 'M21 15l-5-5L5 21',
+          'M9 7a2 2 0 1 0 0 4 2 2 0 1 0 0-4z']),
+      file: h('input', { type: 'file', accept: 'image/*', class: 'file', tabindex: '-1', 'aria-hidden': 'true' }),
+      undo: button('undo', 'Undo', 'Undo (Ctrl+Z)', ['M9 14 4 9l5-5', 'M4 9h10.5a5.5 5.5 0 0 1 0 11H11']),
+      clear: button('clear', 'Clear', 'Clear (Esc)', ['M3 6h18', 'M8 6V4h8v2', 'M19 6l-1 14H6L5 6']),
       live: h('div', { class: 'live', role: 'status', 'aria-live': 'polite', 'aria-atomic': 'true' }),
     };
     p.message.hidden = true;
-    p.surface = h('div', { class: 'surface', part: 'surface' }, p.canvas, p.heat, p.hint, p.message);
+    p.notice = h('div', { class: 'notice' }, p.message, p.retry);
+    p.notice.hidden = true;
+    p.dropzone.hidden = true;
+    p.surface = h('div', { class: 'surface', part: 'surface' }, p.canvas, p.heat, p.hint, p.dropzone, p.notice);
     p.result = h('div', { class: 'result', part: 'result', 'aria-hidden': 'true' }, p.digit, p.confidence);
     p.root = h('div', { class: 'root', part: 'root' }, p.surface,
-      h('div', { class: 'bar', part: 'bar' }, p.result, p.undo, p.clear), p.live);
+      h('div', { class: 'bar', part: 'bar' }, p.result, p.image, p.file, p.undo, p.clear), p.live);
     root.append(p.root);
     this.#parts = p;
     p.undo.addEventListener('click', () => this.undo());
     p.clear.addEventListener('click', () => this.clear());
+    p.retry.addEventListener('click', () => this.retry());
+    p.image.addEventListener('click', () => p.file.click());
+    p.file.addEventListener('change', () => {
+      const file = p.file.files[0];
+      p.file.value = '';
+      if (file) this.loadImage(file).catch(() => {}); // reported by the message and the error event
+    });
     p.canvas.addEventListener('keydown', (e) => this.#onKey(e));
+    p.canvas.addEventListener('paste', (e) => this.#onPaste(e));
+    p.surface.addEventListener('dragenter', (e) => {
+      if (!this.#acceptsImages() || !hasFiles(e)) return;
+      e.preventDefault();
+      this.#dragDepth++;
+      p.dropzone.hidden = false;
+    });
+    p.surface.addEventListener('dragover', (e) => { if (this.#acceptsImages() && hasFiles(e)) e.preventDefault(); });
+    p.surface.addEventListener('dragleave', () => {
+      if (--this.#dragDepth <= 0) { this.#dragDepth = 0; p.dropzone.hidden = true; }
+    });
+    p.surface.addEventListener('drop', (e) => {
+      this.#dragDepth = 0;
+      p.dropzone.hidden = true;
+      if (!this.#acceptsImages() || !hasFiles(e)) return;
+      e.preventDefault();
+      this.loadImage(e.dataTransfer.files[0]).catch(() => {});
+    });
     this.#newReady();
   }
 
@@ -200,6 +285,15 @@ export class DigitRecognizerElement extends HTMLElement {
   set disabled(v) { this.toggleAttribute('disabled', Boolean(v)); }
   get required() { return this.hasAttribute('required'); }
   set required(v) { this.toggleAttribute('required', Boolean(v)); }
+  /** "live" (default): a recognize event every frame while drawing, and final ones; "final": final ones only. */
+  get events() { return this.getAttribute('events') === 'final' ? 'final' : 'live'; }
+  set events(v) { this.setAttribute('events', v); }
+  /** Attribute `images`: an Image… button, and images dropped on the pad or pasted are read. */
+  get images() { return this.hasAttribute('images'); }
+  set images(v) { this.toggleAttribute('images', Boolean(v)); }
+  /** "pad" (default): the keys work while the pad has focus; "document": anywhere but in text fields. */
+  get keyboard() { return this.getAttribute('keyboard') === 'document' ? 'document' : 'pad'; }
+  set keyboard(v) { this.setAttribute('keyboard', v); }
 
   /** The text read: "7", "42" in number mode, "" when nothing is drawn. Setting "" clears. */
   get value() { return this.#result && !this.#result.empty ? this.#result.text : ''; }
@@ -213,14 +307,22 @@ export class DigitRecognizerElement extends HTMLElement {
   get ready() { return this.#ready; }
   /** The model's info ({parameters, macs, labels, ...}) once loaded, else null. */
   get info() { return this.#recognizer ? this.#recognizer.info : null; }
+  /** The digits.js Recognizer once loaded (shared by the elements with the same model), else null. */
+  get recognizer() { return this.#recognizer; }
   /** The drawing as strokes of {x, y} points in a 280 x 280 space (whatever the CSS size). */
   get strokes() {
     const s = this.#surface ? this.#surface.strokes : this.#strokes;
     return s.map((stroke) => stroke.map((pt) => ({ x: pt.x, y: pt.y })));
   }
   set strokes(strokes) {
+    this.#dropPicture();
     if (this.#surface) this.#surface.setStrokes(strokes || []);
     else this.#strokes = (strokes || []).map((s) => s.map((pt) => ({ x: pt.x ?? pt[0], y: pt.y ?? pt[1] })));
+  }
+  /** The image being read, as decoded RGBA pixels ({data, width, height}), or null. */
+  get image() {
+    const pic = this.#picture;
+    return pic ? { data: pic.data, width: pic.width, height: pic.height } : null;
   }
 
   // Form association
@@ -233,36 +335,90 @@ export class DigitRecognizerElement extends HTMLElement {
   formResetCallback() { this.clear(); }
   formDisabledCallback(disabled) { this.#applyDisabled(disabled); }
 
-  /** Clears the drawing. */
-  clear() { if (this.#surface) this.#surface.clear(); else this.#strokes = []; }
-  /** Removes the last stroke. */
+  /** Clears the drawing (or the image). */
+  clear() {
+    this.#dropPicture();
+    this.#dismissMessage();
+    if (this.#surface) this.#surface.clear(); else this.#strokes = [];
+  }
+  /** Removes the last stroke (or the image). */
   undo() { if (this.#surface) this.#surface.undo(); else this.#strokes.pop(); }
   /** Puts back the last undone stroke. */
   redo() { if (this.#surface) this.#surface.redo(); }
 
+  /**
+   * Reads a digit from an image instead of a drawing: a File or Blob (decoded by the browser, EXIF
+   * orientation applied), an ImageData, an ImageBitmap, a canvas or a loaded <img>. Images larger
+   * than 640 px are scaled down first. Resolves once it is shown; rejects with a DigitsError (code
+   * "input") when it is not an image, which is also shown and fired as an `error` event.
+   */
+  async loadImage(image) {
+    const token = ++this.#imageToken;
+    let picture;
+    try {
+      if (!image) throw new Error('no image given');
+      if (typeof Blob === 'function' && image instanceof Blob && image.type && !image.type.startsWith('image/')) {
+        throw new Error(`${image.name ? `"${image.name}"` : 'this file'} is not an image (${image.type})`);
+      }
+      picture = await decodeImage(image, MAX_IMAGE_SIDE);
+    } catch (cause) {
+      const error = new DigitsError(`The image could not be read: ${cause.message}`, {
+        code: 'input', cause,
+        userMessage: image && image.name ? `"${image.name}" is not an image this browser can read.`
+          : 'That is not an image this browser can read.',
+      });
+      if (token === this.#imageToken) this.#report(error, false);
+      throw error;
+    }
+    if (token !== this.#imageToken) return; // cleared, drawn on or replaced meanwhile
+    this.#dismissMessage();
+    this.#picture = { ...picture, results: new Map() };
+    this.#announcePrefix = 'Image loaded. ';
+    if (this.#surface) this.#surface.setImage(picture.bitmap);
+  }
+
+  /** After a failed load: tries again (the same model URL). */
+  retry() {
+    if (this.#state === 'error') this.#load();
+  }
+
+  /** Runs the recognizer on the drawing now (it otherwise runs at most once per frame) and returns the result. */
+  recognize() {
+    this.#update(!(this.#surface && this.#surface.isDrawing), false);
+    return this.#result;
+  }
+
   connectedCallback() {
     const p = this.#parts;
+    // A model set while disconnected is loaded now; the same model is not loaded again (nor retried
+    // after it failed: retry() or set the model again for that). First, so the downloads start
+    // before the layout work below.
+    if (this.#loadedUrl !== this.#modelUrl()) this.#load();
     if (!this.#surface) {
       this.#surface = new InkSurface(p.canvas, {
         size: 280,
         lineWidth: 13,
         ink: this.#ink(),
         paper: null,
-        onFrame: (reason) => this.#update(reason.ended),
-        onStrokeStart: () => { this.#surface.ink = this.#ink(); },
+        onFrame: (reason) => this.#update(!this.#surface.isDrawing, reason.ended),
+        onStrokeStart: () => {
+          this.#surface.ink = this.#ink();
+          this.#dropPicture();
+          this.#dismissMessage();
+        },
       });
       if (this.#recognizer) this.#surface.limits = this.#recognizer.info.limits;
-      if (this.#strokes.length) this.#surface.setStrokes(this.#strokes);
+      if (this.#picture) this.#surface.setImage(this.#picture.bitmap);
+      else if (this.#strokes.length) this.#surface.setStrokes(this.#strokes);
       this.#strokes = [];
     }
     if (this.dataset.state !== this.#state) this.dataset.state = this.#state;
     this.#applyAttributes();
-    // A model set while disconnected is loaded now; the same model is not loaded again (nor retried
-    // after it failed: set the model again for that).
-    if (this.#loadedUrl !== this.#modelUrl()) this.#load();
+    this.#listenToDocument();
   }
 
   disconnectedCallback() {
+    this.#listenToDocument(false);
     if (this.#surface) {
       this.#strokes = this.#surface.strokes;
       this.#surface.destroy();
@@ -276,16 +432,29 @@ export class DigitRecognizerElement extends HTMLElement {
       if (this.isConnected && this.#loadedUrl !== this.#modelUrl()) this.#load();
       return;
     }
+    if (name === 'keyboard') this.#listenToDocument(this.isConnected);
     this.#applyAttributes();
-    if (['mode', 'gradcam', 'gradcam-class'].includes(name)) this.#update(name === 'mode');
+    if (['mode', 'gradcam', 'gradcam-class'].includes(name)) {
+      this.#update(!(this.#surface && this.#surface.isDrawing), name === 'mode');
+    }
   }
 
   #loadedUrl = null; // the model URL of the recognizer loaded, being loaded or failed
   #state = 'loading'; // reflected as data-state (not in the constructor: elements must not gain attributes there)
+  #listening = false;
 
   #setState(state) {
     this.#state = state;
     this.dataset.state = state;
+  }
+
+  #listenToDocument(on = true) {
+    const want = on && this.keyboard === 'document';
+    if (want === this.#listening) return;
+    this.#listening = want;
+    const method = want ? 'addEventListener' : 'removeEventListener';
+    document[method]('keydown', this.#onDocumentKey);
+    document[method]('paste', this.#onDocumentPaste);
   }
 
   #modelUrl() {
@@ -311,7 +480,7 @@ export class DigitRecognizerElement extends HTMLElement {
     this.#recognizer = null;
     this.#loadedUrl = this.#modelUrl();
     this.#setState('loading');
-    this.#showMessage('');
+    this.#dismissMessage();
     this.#applyAttributes();
     recognizerFor(this.#modelUrl()).then((recognizer) => {
       if (token !== this.#token) return;
@@ -321,31 +490,56 @@ export class DigitRecognizerElement extends HTMLElement {
       this.#applyAttributes();
       this.#resolveReady();
       this.dispatchEvent(new CustomEvent('ready', { detail: { info: recognizer.info } }));
-      this.#update(false);
+      this.#update(true, this.#surface ? !this.#surface.isEmpty : false);
     }, (error) => {
       if (token !== this.#token) return;
       const e = error instanceof DigitsError ? error
         : new DigitsError(String((error && error.message) || error), { code: 'internal', cause: error });
       this.#setState('error');
       this.#applyAttributes();
-      this.#showMessage(e.message);
       this.#rejectReady(e);
-      this.dispatchEvent(new CustomEvent('error', {
-        bubbles: true, composed: true, detail: { message: e.message, code: e.code, error: e },
-      }));
+      this.#report(e, true);
     });
   }
 
-  #showMessage(text) {
-    const m = this.#parts.message;
-    m.textContent = text;
-    m.hidden = !text;
+  // Shows `error` in plain words (with Retry after a failed load), logs its technical detail and
+  // fires the `error` event carrying both.
+  #report(error, fatal) {
+    this.#showMessage(error.userMessage, fatal && error.code !== 'unsupported');
+    this.#parts.live.textContent = ''; // the alert speaks
+    const log = fatal ? console.error : console.warn;
+    log.call(console, `<digit-recognizer>: ${error.message}`);
+    this.dispatchEvent(new CustomEvent('error', {
+      bubbles: true, composed: true,
+      detail: { message: error.userMessage, detail: error.message, code: error.code, fatal, error },
+    }));
   }
+
+  #showMessage(text, retry = false) {
+    const p = this.#parts;
+    p.message.textContent = text;
+    p.message.hidden = !text;
+    p.retry.hidden = !retry;
+    p.notice.hidden = !text;
+  }
+
+  // Hides a message about a drawing or an image (never the failed load's).
+  #dismissMessage() {
+    if (this.#state !== 'error') this.#showMessage('');
+  }
+
+  #dropPicture() {
+    this.#imageToken++; // a picture still decoding must not replace what comes now
+    this.#picture = null;
+  }
+
+  #acceptsImages() { return this.images && !this.disabled && this.#state !== 'error'; }
 
   #applyDisabled(disabled) {
     const off = disabled || this.hasAttribute('disabled') || this.#state === 'error';
     if (this.#surface) this.#surface.disabled = off;
     this.#parts.canvas.setAttribute('aria-disabled', String(off));
+    this.#parts.image.disabled = off;
   }
 
   #applyAttributes() {
@@ -356,7 +550,10 @@ export class DigitRecognizerElement extends HTMLElement {
     const number = this.mode === 'number';
     const label = this.getAttribute('label') || (number ? 'Write a number' : 'Draw a digit');
     p.hint.textContent = this.#state === 'loading' ? 'Loading…' : label;
-    p.canvas.setAttribute('aria-label', `${label} with a mouse, a finger or a pen. Escape clears, Control+Z undoes.`);
+    p.canvas.setAttribute('aria-label', this.#state === 'error'
+      ? 'Drawing area, not available: the recognizer could not start.'
+      : `${label} with a mouse, a finger or a pen. Escape clears, Control+Z undoes.`);
+    p.image.hidden = !this.images;
     this.#applyDisabled(false);
     this.#applyEmpty();
     this.#applyValidity();
@@ -382,61 +579,114 @@ export class DigitRecognizerElement extends HTMLElement {
   #applyEmpty() {
     const p = this.#parts;
     const empty = !this.#surface || this.#surface.isEmpty;
-    const off = empty || this.disabled;
+    const off = empty || this.disabled || this.#state === 'error';
     if (p.undo.disabled !== off) p.undo.disabled = off;
     if (p.clear.disabled !== off) p.clear.disabled = off;
     p.hint.classList.toggle('gone', !empty || this.#state === 'error');
   }
 
   #onKey(e) {
-    if (e.key === 'Escape' || e.key === 'Delete') {
-      e.preventDefault();
-      this.clear();
-    } else if ((e.ctrlKey || e.metaKey) && (e.key === 'z' || e.key === 'Z')) {
-      e.preventDefault();
+    if (e.defaultPrevented || e.altKey || this.disabled || this.#state === 'error') return;
+    const mod = e.ctrlKey || e.metaKey;
+    const key = e.key;
+    if (mod && (key === 'z' || key === 'Z')) {
       if (e.shiftKey) this.redo(); else this.undo();
+    } else if (mod && (key === 'y' || key === 'Y')) {
+      this.redo();
+    } else if (mod) {
+      return;
+    } else if (key === 'Escape' || key === 'Delete') {
+      this.clear();
+    } else if (key === 'Backspace') {
+      this.undo();
+    } else if (key === 'h' || key === 'H') {
+      this.gradcam = !this.gradcam;
+      this.#say(this.gradcam ? 'Heatmap on.' : 'Heatmap off.');
+    } else if (/^[0-9]$/.test(key)) {
+      this.#chooseClass(Number(key));
+    } else {
+      return;
     }
+    e.preventDefault();
   }
 
-  #update(final) {
+  // A digit key: the heatmap of that class, or back to the prediction when it is chosen again.
+  // With nothing drawn nothing is chosen (it would silently stick), and the key says why.
+  #chooseClass(d) {
+    if (!this.#result) {
+      this.#say(`Nothing to explain yet: draw first, then ${d} shows what looks like a ${d}.`);
+      return;
+    }
+    const again = this.gradcamClass === d;
+    this.gradcam = true;
+    this.gradcamClass = again ? null : d;
+    this.#say(again ? 'Heatmap: back to the prediction.' : `Heatmap: what looks like a ${d}.`);
+  }
+
+  #onPaste(e) {
+    if (!this.#acceptsImages()) return;
+    const item = Array.from(e.clipboardData ? e.clipboardData.items : []).find((i) => i.type.startsWith('image/'));
+    if (!item) return;
+    e.preventDefault();
+    this.loadImage(item.getAsFile()).catch(() => {});
+  }
+
+  // The picture's reading for the current options: kept per option set, so choosing another class
+  // and back, or toggling the heatmap, reads the decoded pixels again only for what it has not seen.
+  #readPicture(options) {
+    const key = `${options.gradcam}|${options.gradcamClass}`;
+    const results = this.#picture.results;
+    let result = results.get(key);
+    if (!result) {
+      result = this.#recognizer.recognizeImage(this.#picture, options);
+      results.set(key, result);
+    }
+    return result;
+  }
+
+  #update(final, announce) {
+    // The picture is gone when the surface shows another (undone, drawn over, cleared).
+    if (this.#picture && this.#surface && (!this.#surface.image || this.#surface.image.bitmap !== this.#picture.bitmap)) {
+      this.#picture = null;
+    }
     this.#applyEmpty();
     if (!this.#recognizer || !this.#surface) return;
     let result = null;
     if (!this.#surface.isEmpty) {
       const t0 = performance.now();
+      const options = { mode: this.mode, gradcam: this.gradcam, gradcamClass: this.gradcamClass };
       try {
-        result = this.#recognizer.recognize(this.#surface.strokes, {
-          mode: this.mode, gradcam: this.gradcam, gradcamClass: this.gradcamClass,
-        });
+        result = this.#picture && this.#surface.image
+          ? this.#readPicture({ ...options, mode: 'digit' })
+          : this.#recognizer.recognize(this.#surface.strokes, options);
       } catch (error) {
-        this.#showMessage(error.message);
-        this.dispatchEvent(new CustomEvent('error', {
-          bubbles: true, composed: true, detail: { message: error.message, code: error.code || 'input', error },
-        }));
+        const e = error instanceof DigitsError ? error : new DigitsError(String(error.message || error), { cause: error });
+        this.#report(new DigitsError(e.message, {
+          code: e.code, cause: e, userMessage: 'This drawing could not be read. Clear it and try again.',
+        }), false);
         return;
       }
       this.#ms = performance.now() - t0;
-      this.#showMessage('');
     }
     this.#result = result && !result.empty ? result : null;
     this.#render();
     const value = this.value;
     this.#applyValidity();
     const r = this.#result;
-    this.dispatchEvent(new CustomEvent('recognize', {
-      bubbles: true, composed: true,
-      detail: {
-        value, final: Boolean(final), empty: !r, text: value, digits: r ? r.digits : [],
-        milliseconds: this.#ms,
-      },
-    }));
-    if (final) {
-      this.#announce();
-      if (value !== this.#lastFinal) {
-        const first = this.#lastFinal === null && value === '';
-        this.#lastFinal = value;
-        if (!first) this.dispatchEvent(new Event('change', { bubbles: true }));
-      }
+    if (final || this.events !== 'final') {
+      this.dispatchEvent(new CustomEvent('recognize', {
+        bubbles: true, composed: true,
+        detail: {
+          value, final: Boolean(final), empty: !r, text: value, digits: r ? r.digits : [],
+          source: this.#picture ? 'image' : 'strokes', milliseconds: this.#ms,
+        },
+      }));
+    }
+    if (final && announce) this.#announce();
+    if (final && value !== this.#lastFinal) {
+      const first = this.#lastFinal === null && value === '';
+      this.#lastFinal = value;
+      if (!first) this.dispatchEvent(new Event('change', { bubbles: true }));
     }
   }
 
@@ -444,37 +694,45 @@ export class DigitRecognizerElement extends HTMLElement {
     const p = this.#parts;
     const r = this.#result;
     if (!r) {
-      p.digit.textContent = '–';
+      p.digit.textContent = '';
       p.digit.className = 'digit';
       p.confidence.textContent = '';
     } else if (r.digits.length === 1) {
       const d = r.digits[0];
       p.digit.textContent = d.not_a_digit ? '?' : d.label;
       p.digit.className = d.unsure || d.not_a_digit ? 'digit unsure' : 'digit';
-      p.confidence.textContent = d.not_a_digit ? 'not a digit'
-        : d.unsure ? `unsure, ${percent(d.probabilities[d.digit])}` : percent(d.probabilities[d.digit]);
+      const pc = formatPercent(d.probabilities[d.digit]);
+      p.confidence.textContent = d.not_a_digit ? 'not a digit' : d.unsure ? `not sure, ${pc}` : pc;
     } else {
       p.digit.textContent = r.text;
       p.digit.className = 'digit';
-      p.confidence.textContent = `${r.digits.length} digits`;
+      p.confidence.textContent = `${r.digits.length} marks`;
     }
     drawHeatmap(p.heat, this.#surface, r && this.gradcam ? r.digits : null);
+  }
+
+  #say(text) {
+    // Set twice in a row the same words would not be spoken again: make them differ.
+    const live = this.#parts.live;
+    live.textContent = live.textContent === text ? `${text}\u00a0` : text;
   }
 
   #announce() {
     const r = this.#result;
     let text;
-    if (!r) text = this.#surface.isEmpty ? 'Cleared.' : 'Nothing recognized.';
+    if (!r) text = this.#surface.isEmpty ? 'Drawing cleared.' : 'Nothing recognized yet.';
     else if (r.digits.length > 1) {
       const odd = r.digits.filter((d) => d.not_a_digit).length;
-      text = `Read ${r.text}.` + (odd ? ` ${odd} not a digit.` : '');
+      text = `Read the number ${r.text}.` +
+        (odd ? ` ${odd} ${odd === 1 ? 'mark does' : 'marks do'} not look like a digit, shown as a question mark.` : '');
     } else {
       const d = r.digits[0];
       const pc = Math.round(100 * d.probabilities[d.digit]);
       text = d.not_a_digit ? 'That does not look like a digit.'
-        : d.unsure ? `Not sure, maybe ${d.label}, ${pc} percent.` : `Recognized ${d.label}, ${pc} percent.`;
+        : d.unsure ? `Not sure. Best guess ${d.label}, ${pc} percent.` : `Recognized ${d.label}, ${pc} percent.`;
     }
-    this.#parts.live.textContent = text;
+    this.#say(this.#announcePrefix + text);
+    this.#announcePrefix = '';
   }
 }
 

@@ -1,12 +1,16 @@
 // Types for digits.js: the recognizer in the browser (WebAssembly core + model).
 
-/** Why a call failed. `message` is written for people (the core's own words for model/input). */
+/** Why a call failed. */
 export type DigitsErrorCode = 'unsupported' | 'network' | 'model' | 'input' | 'internal';
 
 export declare class DigitsError extends Error {
-  constructor(message: string, options?: { code?: DigitsErrorCode; cause?: unknown });
+  constructor(message: string, options?: { code?: DigitsErrorCode; cause?: unknown; userMessage?: string });
   readonly name: 'DigitsError';
   readonly code: DigitsErrorCode;
+  /** The technical detail, for developers and the console: URLs, HTTP status, the core's own words. */
+  readonly message: string;
+  /** The same in plain words for the people using the page (no URL, no tensor name). */
+  readonly userMessage: string;
 }
 
 /** A point of a stroke, in canvas coordinates (y pointing down). */
@@ -64,7 +68,11 @@ export interface DigitResult {
   logits: Float32Array;
   /** The digit's ink: [x0, y0, x1, y1] in canvas (or image) coordinates. */
   box: Float32Array;
-  /** Indices of this digit's strokes (empty for an image). */
+  /**
+   * Which strokes of the drawing this digit was read from: indices into the strokes passed to
+   * recognize() (the element's `strokes`, in the order they were drawn). In number mode this is how
+   * the split grouped them; in digit mode, every stroke. Empty for an image.
+   */
   strokes: Int32Array;
   input_map: InputMap;
   /** What the model saw: inputSize x inputSize pixels in [0, 1], 0 = background. */
@@ -124,6 +132,8 @@ export interface ImageInput {
 export declare class Recognizer {
   private constructor();
   readonly info: ModelInfo;
+  /** How many recognitions warmUp() has run so far. */
+  readonly warmUpCalls: number;
   /** Throws DigitsError (code "input") with the core's message on bad input. */
   recognize(strokes: ArrayLike<Stroke>, options?: RecognizeOptions): Recognition;
   recognizePacked(points: Float32Array, lengths: Uint32Array, options?: RecognizeOptions): Recognition;

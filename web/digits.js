@@ -11,12 +11,27 @@
 //   result.text, result.digits[0].probabilities, result.digits[0].gradcam.map
 //   recognizer.delete();                                     // frees the wasm-side object
 
-/** Every failure of this module: `code` says which kind, `message` is meant for people. */
+// What an end user is told for each kind of failure, in plain words: no URL, no tensor name.
+const PLAIN = {
+  unsupported: 'This browser cannot run the recognizer. Please use a current version of Chrome, Edge, ' +
+    'Firefox or Safari.',
+  network: 'The recognizer could not be downloaded. Check the connection and try again.',
+  model: 'The recognizer could not start: its model file is damaged or not supported.',
+  input: 'This could not be read.',
+  internal: 'Something went wrong in the recognizer.',
+};
+
+/**
+ * Every failure of this module. `code` says which kind; `message` is the technical detail for
+ * developers (the URL, the HTTP status, the core's own words); `userMessage` says it in plain words
+ * for the people using the page.
+ */
 export class DigitsError extends Error {
-  constructor(message, { code = 'internal', cause } = {}) {
+  constructor(message, { code = 'internal', cause, userMessage } = {}) {
     super(message, cause === undefined ? undefined : { cause });
     this.name = 'DigitsError';
     this.code = code; // 'unsupported' | 'network' | 'model' | 'input' | 'internal'
+    this.userMessage = userMessage || PLAIN[code] || PLAIN.internal;
   }
 }
 
@@ -79,7 +94,10 @@ function wasmLoadError(e, url) {
   if (/Content Security Policy|unsafe-eval|wasm-eval|CSP/i.test(text)) {
     return new DigitsError(
       "This page's Content-Security-Policy blocks WebAssembly: its script-src needs " +
-        "'wasm-unsafe-eval'.", { code: 'unsupported', cause: e });
+        "'wasm-unsafe-eval'.", {
+        code: 'unsupported', cause: e,
+        userMessage: "This site's security settings do not let the recognizer run.",
+      });
   }
   const reason = unsupportedReason();
   if (reason) return new DigitsError(reason, { code: 'unsupported', cause: e });
@@ -251,6 +269,8 @@ export class Recognizer {
     this.#native = native;
     /** {parameters, macs, inputSize, classes, labels, unsureThreshold, backend} */
     this.info = native.info();
+    /** How many recognitions warmUp() has run so far. */
+    this.warmUpCalls = 0;
   }
 
   #live() {
@@ -317,6 +337,7 @@ export class Recognizer {
             }
             this.#native.recognize(points, lengths, options);
             done++;
+            this.warmUpCalls++;
           } while (deadline.timeRemaining() > 4);
         } catch {
           resolve(done); // only an optimization: a failure here is the next real call's to report

@@ -1,11 +1,13 @@
 // The widget demo page: shows the events the elements fire.
 const basic = document.getElementById('basic');
 const log = document.getElementById('basic-log');
+let events = 0;
 basic.addEventListener('recognize', (e) => {
   const d = e.detail;
+  events++;
   log.textContent = d.empty ? 'recognize: nothing drawn'
     : `recognize: value "${d.value}", p = ${d.digits[0].probabilities[d.digits[0].digit].toFixed(3)}, ` +
-      `${d.milliseconds.toFixed(2)} ms${d.final ? ' (final)' : ''}`;
+      `${d.milliseconds.toFixed(2)} ms${d.final ? ' (final)' : ''}; ${events} events so far`;
 });
 basic.addEventListener('error', (e) => { log.textContent = `error: ${e.detail.message}`; });
 

@@ -1,9 +1,9 @@
-// ink.js: the drawing surface shared by the page and the widget. Pointer events (mouse, touch,
-// pen) on a <canvas> become strokes in a fixed logical coordinate space (0..size on both axes,
-// whatever the canvas' CSS size), drawn at the device's pixel ratio. Changes are coalesced into
-// one callback per animation frame, which is where the owner runs the recognizer: live, but never
-// more than once a frame. Also draws the Grad-CAM heatmap back over the strokes and the 28x28
-// model input.
+// ink.js: the drawing surface of the <digit-recognizer> element (the page's pad too). Pointer
+// events (mouse, touch, pen) on a <canvas> become strokes in a fixed logical coordinate space
+// (0..size on both axes, whatever the canvas' CSS size), drawn at the device's pixel ratio.
+// Changes are coalesced into one callback per animation frame, which is where the owner runs the
+// recognizer: live, but never more than once a frame. Also draws the Grad-CAM heatmap back over
+// the strokes (the element) and the 28x28 model input and map (the page's card).
 
 const MIN_STEP = 0.4; // logical units: closer points are dropped
 
@@ -20,7 +20,6 @@ export class InkSurface {
     this.lineWidth = options.lineWidth || 14;
     this.ink = options.ink || '#1c1b22';
     this.paper = options.paper === undefined ? '#ffffff' : options.paper; // null: transparent
-    this.grid = options.grid || null; // {spacing, color}: a dot grid on the paper (logical units)
     this.onFrame = options.onFrame || (() => {});
     this.onStrokeStart = options.onStrokeStart || (() => {});
     this.strokes = [];
@@ -157,14 +156,6 @@ export class InkSurface {
       ctx.clearRect(0, 0, this.canvas.width, this.canvas.height); // the page shows through
     }
     ctx.setTransform(k, 0, 0, k, 0, 0);
-    if (this.grid && !this.image) {
-      const { spacing, color } = this.grid;
-      const r = Math.max(0.8, 1.6 / k); // about two device pixels
-      ctx.fillStyle = color;
-      for (let y = spacing / 2; y < this.size; y += spacing) {
-        for (let x = spacing / 2; x < this.size; x += spacing) ctx.fillRect(x - r / 2, y - r / 2, r, r);
-      }
-    }
     if (this.image) {
       const { bitmap, scale, offsetX, offsetY } = this.image;
       ctx.imageSmoothingQuality = 'high';
@@ -381,12 +372,17 @@ export function drawHeatmap(canvas, surface, digits, { opacity = 0.78 } = {}) {
 
 /**
  * Paints n x n `values` (floats, clamped to [0, 1]) one pixel per cell, `rgb(v, data, at)` writing
- * a cell's red, green and blue at data[at..at+2]; no values: an all-black 28x28 grid.
+ * a cell's red, green and blue at data[at..at+2]; no values: a transparent 28x28 grid (the page's
+ * placeholder shows through).
  */
 function paintGrid(canvas, values, rgb) {
   const n = values ? Math.round(Math.sqrt(values.length)) : 28;
   if (canvas.width !== n) { canvas.width = n; canvas.height = n; }
   const ctx = canvas.getContext('2d');
+  if (!values) {
+    ctx.clearRect(0, 0, n, n);
+    return;
+  }
   const img = ctx.createImageData(n, n);
   for (let i = 0; i < n * n; i++) {
     if (values) rgb(Math.min(1, Math.max(0, values[i])), img.data, 4 * i);
@@ -413,17 +409,22 @@ export function drawHeatGrid(canvas, heat) {
 }
 
 /**
- * Decodes an image file/blob in the browser into RGBA pixels, downscaled so its longer side is at
- * most maxSide (big photos would be slow to copy and are far beyond what a 28x28 input needs).
- * @returns {Promise<{data: Uint8ClampedArray, width: number, height: number, bitmap: ImageBitmap | HTMLCanvasElement}>}
+ * Decodes an image in the browser into RGBA pixels, downscaled so its longer side is at most
+ * maxSide (big photos would be slow to copy and are far beyond what a 28x28 input needs). `image`
+ * is a file or blob (decoded, EXIF orientation applied), an ImageData, or anything drawImage takes
+ * (an ImageBitmap, a canvas, a loaded <img>).
+ * @returns {Promise<{data: Uint8ClampedArray, width: number, height: number, bitmap: HTMLCanvasElement}>}
  */
-export async function decodeImage(blob, maxSide = 1024) {
-  let source;
+export async function decodeImage(image, maxSide = 1024) {
+  let source = image;
+  const isBlob = typeof Blob === 'function' && image instanceof Blob;
   try {
-    source = await createImageBitmap(blob, { imageOrientation: 'from-image' });
+    if (isBlob) source = await createImageBitmap(image, { imageOrientation: 'from-image' });
+    else if (typeof ImageData === 'function' && image instanceof ImageData) source = await createImageBitmap(image);
+    if (!(source.width > 0 && source.height > 0)) throw new Error('it has no pixels');
   } catch (e) {
-    throw new Error(`this file could not be read as an image (${blob.type || 'unknown type'})`,
-      { cause: e });
+    throw new Error(isBlob ? `this file could not be read as an image (${image.type || 'unknown type'})`
+      : `this could not be read as an image: ${e.message}`, { cause: e });
   }
   const scale = Math.min(1, maxSide / Math.max(source.width, source.height));
   const width = Math.max(1, Math.round(source.width * scale));
@@ -434,7 +435,7 @@ export async function decodeImage(blob, maxSide = 1024) {
   const ctx = canvas.getContext('2d', { willReadFrequently: true });
   ctx.imageSmoothingQuality = 'high';
   ctx.drawImage(source, 0, 0, width, height);
-  if (typeof source.close === 'function') source.close();
+  if (source !== image && typeof source.close === 'function') source.close();
   const { data } = ctx.getImageData(0, 0, width, height);
   return { data, width, height, bitmap: canvas };
 }

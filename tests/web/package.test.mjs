@@ -58,14 +58,18 @@ describe('the widget package', () => {
     assert.ok(existsSync(tsc), 'typescript is a devDependency: npm ci');
     writeFileSync(path.join(project, 'good.ts'), `
 import 'digit-recognizer';
-import { DigitRecognizerElement, type DigitRecognizeDetail } from 'digit-recognizer';
+import { DigitRecognizerElement, formatPercent, type DigitRecognizeDetail } from 'digit-recognizer';
 import { createRecognizer, DigitsError, type Recognition } from 'digit-recognizer/digits.js';
 const el = document.querySelector('digit-recognizer')!;
 const made: DigitRecognizerElement = document.createElement('digit-recognizer');
 el.addEventListener('recognize', (e) => { const d: DigitRecognizeDetail = e.detail; console.log(d.value, d.digits[0]?.probabilities[0]); });
-el.addEventListener('error', (e) => console.log(e.detail.message, e.detail.code));
+el.addEventListener('error', (e) => console.log(e.detail.message, e.detail.detail, e.detail.code, e.detail.fatal));
 el.mode = 'number'; el.gradcam = true; el.gradcamClass = 3; el.strokes = [[{ x: 1, y: 2 }]];
+el.events = 'final'; el.images = true; el.keyboard = 'document';
 el.clear(); el.undo(); made.ready.then(() => made.info?.parameters);
+el.addEventListener('recognize', (e) => { const s: 'strokes' | 'image' = e.detail.source; console.log(s, e.detail.digits[0]?.strokes); });
+const read = el.recognize(); console.log(read?.text, el.image?.width, el.recognizer?.warmUpCalls, formatPercent(0.5));
+el.loadImage(new Blob([])).catch((e: DigitsError) => console.log(e.userMessage)); el.retry();
 export async function run(): Promise<Recognition> {
   const r = await createRecognizer({ modelUrl: '/m.safetensors' });
   try { r.recognizeImage({ data: new Uint8Array(4), width: 1, height: 1 }); } catch (e) { if (e instanceof DigitsError) console.log(e.code); }

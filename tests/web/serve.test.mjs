@@ -97,7 +97,7 @@ describe('the site served by digits serve', () => {
     assert.equal(headers['x-content-type-options'], 'nosniff');
     await page.waitForSelector('html[data-state="ready"]');
     const d = confident()[0];
-    await drawWithMouse(page, '#ink', d.strokes);
+    await drawWithMouse(page, '#pad >> canvas.ink', d.strokes);
     await page.waitForFunction((l) => document.getElementById('answer').textContent === l, String(d.label));
     await log.check();
     await ctx.close();

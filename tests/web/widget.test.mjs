@@ -24,12 +24,17 @@ const confident = () => (confidentCache ||= confidentDigits([1, 4, 7]));
 // The host's own script (from 'self'): records what the widgets report.
 const HOST_JS = `
 window.events = [];
+// Runs before the widget's module script (module scripts run in document order): if that script
+// cannot load, it fires error at its <script> element.
+document.querySelector('script[src$="/digit-recognizer.js"]')
+  ?.addEventListener('error', () => window.events.push({ type: 'script-error' }));
 for (const type of ['recognize', 'error', 'change']) {
   document.addEventListener(type, (e) => {
     if (!(e.target instanceof HTMLElement) || e.target.localName !== 'digit-recognizer') return;
     window.events.push({ type, id: e.target.id, detail: e.detail ? {
       value: e.detail.value, final: e.detail.final, empty: e.detail.empty,
       digits: (e.detail.digits || []).length, message: e.detail.message, code: e.detail.code,
+      technical: e.detail.detail, fatal: e.detail.fatal,
       notADigit: (e.detail.digits || []).map((d) => d.not_a_digit),
     } : null });
   });
@@ -41,12 +46,12 @@ digit-recognizer.themed { --digit-recognizer-paper: rgb(1, 2, 3); --digit-recogn
 digit-recognizer.themed::part(digit) { color: rgb(4, 5, 6); }
 `;
 
-function hostPage(body) {
+function hostPage(body, script = `${widget.origin}/digit-recognizer.js`) {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>a host site</title>
 <link rel="stylesheet" href="/host.css">
 <script type="module" src="/host.js"></script>
-<script type="module" src="${widget.origin}/digit-recognizer.js"></script>
+<script type="module" src="${script}"></script>
 </head><body><h1>A site that embeds the widget</h1>${body}</body></html>`;
 }
 
@@ -79,6 +84,15 @@ before(async () => {
       '/corrupt.html': { body: hostPage(`<digit-recognizer id="bad" model="${W}/corrupt.safetensors"></digit-recognizer>`) },
       '/nowasm.html': { body: hostPage('<digit-recognizer id="csp"></digit-recognizer>') },
       '/form.html': { body: hostPage('<form id="f2"></form>') },
+      '/final.html': {
+        body: hostPage(`<digit-recognizer id="live"></digit-recognizer>
+<digit-recognizer id="fin" events="final"></digit-recognizer>`),
+      },
+      '/small.html': { body: hostPage('<digit-recognizer id="small" size="160" images></digit-recognizer>') },
+      '/broken.html': {
+        body: hostPage('<digit-recognizer id="nojs"><p id="fallback">The drawing pad could not load.</p></digit-recognizer>',
+          `${W}/nowhere/digit-recognizer.js`),
+      },
       '/missing.html': { body: hostPage(`<digit-recognizer id="gone" model="${W}/missing.safetensors"></digit-recognizer>`) },
     },
   });
@@ -284,13 +298,16 @@ describe('<digit-recognizer>', () => {
     await ctx.close();
   });
 
-  test('a corrupt model URL shows the readable message and fires error', async () => {
+  test('a corrupt model URL: plain words in the pad, the detail in the error event and the console', async () => {
     const { ctx, page, log } = await open('corrupt.html');
     await page.waitForFunction(() => window.events.some((e) => e.type === 'error'));
     const [e] = await events(page, { type: 'error' });
     assert.equal(e.id, 'bad');
     assert.equal(e.detail.code, 'model');
-    assert.match(e.detail.message, /^The model http:\/\/127\.0\.0\.1:\d+\/corrupt\.safetensors could not be loaded: .+/);
+    assert.equal(e.detail.fatal, true);
+    assert.equal(e.detail.message, 'The recognizer could not start: its model file is damaged or not supported.');
+    assert.match(e.detail.technical, /^The model http:\/\/127\.0\.0\.1:\d+\/corrupt\.safetensors could not be loaded: .+/);
+    assert.ok(log.errors.some((x) => x.includes(e.detail.technical)), 'the detail is in the console');
     const shown = await page.$eval('#bad', (el) => {
       const m = el.shadowRoot.querySelector('[part="message"]');
       return { text: m.textContent, hidden: m.hidden, role: m.getAttribute('role'), state: el.dataset.state };
@@ -298,7 +315,7 @@ describe('<digit-recognizer>', () => {
     assert.deepEqual(shown, { text: e.detail.message, hidden: false, role: 'alert', state: 'error' });
     assert.match(await page.$eval('#bad', (el) => el.ready.then(() => 'resolved', (x) => `${x.name}: ${x.message}`)),
       /^DigitsError: The model .* could not be loaded/);
-    await log.check();
+    await log.check([/<digit-recognizer>: The model .* could not be loaded/]);
     await ctx.close();
   });
 
@@ -307,24 +324,83 @@ describe('<digit-recognizer>', () => {
     await page.waitForFunction(() => window.events.some((e) => e.type === 'error'));
     const [e] = await events(page, { type: 'error' });
     assert.equal(e.detail.code, 'network');
-    assert.match(e.detail.message, /Could not download the model: the server answered 404/);
+    assert.equal(e.detail.message, 'The recognizer could not be downloaded. Check the connection and try again.');
+    assert.match(e.detail.technical, /Could not download the model: the server answered 404/);
     assert.equal(await page.isVisible('digit-recognizer#gone >> [part="message"]'), true);
-    await log.check([/Failed to load resource: the server responded with a status of 404/]);
+    await log.check([/Failed to load resource: the server responded with a status of 404/, /<digit-recognizer>: Could not download/]);
     await ctx.close();
   });
 
-  test("a host CSP without 'wasm-unsafe-eval': the message says what the policy needs", async () => {
+  test("a host CSP without 'wasm-unsafe-eval': plain words for users, what the policy needs for developers", async () => {
     const { ctx, page, log } = await open('nowasm.html');
     await page.waitForFunction(() => window.events.some((e) => e.type === 'error'));
     const [e] = await events(page, { type: 'error' });
     assert.equal(e.id, 'csp');
     assert.equal(e.detail.code, 'unsupported');
-    assert.match(e.detail.message, /Content-Security-Policy blocks WebAssembly: its script-src needs 'wasm-unsafe-eval'/);
+    assert.equal(e.detail.message, "This site's security settings do not let the recognizer run.");
+    assert.match(e.detail.technical, /Content-Security-Policy blocks WebAssembly: its script-src needs 'wasm-unsafe-eval'/);
+    assert.equal(await page.isVisible('digit-recognizer#csp >> [part~="retry"]'), false, 'no Retry: it would fail the same way');
     assert.equal(await page.isVisible('digit-recognizer#csp >> [part="message"]'), true);
     // The refused compilation is the one violation, and Chromium's own console report of it.
     assert.deepEqual(await page.evaluate(() => window.__violations.map((v) => v.split(' (')[0])),
       ['script-src blocked wasm-eval']);
     await log.check([/WebAssembly|wasm-unsafe-eval|Content Security Policy/], [/^script-src blocked wasm-eval /]);
+    await ctx.close();
+  });
+
+  test('events="final": one recognize event per stroke instead of one per frame', async () => {
+    const { ctx, page, log } = await open('final.html');
+    await page.waitForFunction(() => ['live', 'fin'].every((id) => document.getElementById(id).dataset.state === 'ready'));
+    const d = confident()[1];
+    for (const id of ['live', 'fin']) await drawWithMouse(page, `digit-recognizer#${id} >> canvas.ink`, d.strokes);
+    const label = String(d.label);
+    await page.waitForFunction((l) => ['live', 'fin'].every((id) => window.events.some((e) => e.type === 'recognize' &&
+      e.id === id && e.detail.final && e.detail.value === l)), label);
+    const drawn = (id) => events(page, { type: 'recognize', id, empty: false });
+    const fin = await drawn('fin');
+    assert.ok(fin.every((e) => e.detail.final), 'only final events');
+    assert.equal(fin.length, d.strokes.length, 'one per stroke');
+    const live = await drawn('live');
+    assert.ok(live.length > 3 * fin.length, `the live element fired ${live.length} events for the same drawing`);
+    assert.equal(live.filter((e) => e.detail.final).length, d.strokes.length, 'and the same final ones');
+    assert.equal(await page.$eval('#fin', (e) => e.events), 'final');
+    await log.check();
+    await ctx.close();
+  });
+
+  test('a file that is not an image: plain words inside the pad, even with a very long name', async () => {
+    const { ctx, page, log } = await open('small.html');
+    await page.waitForSelector('digit-recognizer#small[data-state="ready"]');
+    const name = `${'a-very-long-file-name-without-spaces'.repeat(6)}.txt`;
+    await page.setInputFiles('digit-recognizer#small >> input[type="file"]',
+      { name, mimeType: 'text/plain', buffer: Buffer.from('hello') });
+    await page.waitForFunction(() => window.events.some((e) => e.type === 'error'));
+    const [e] = await events(page, { type: 'error' });
+    assert.deepEqual([e.detail.code, e.detail.fatal], ['input', false]);
+    assert.equal(e.detail.message, `"${name}" is not an image this browser can read.`);
+    assert.match(e.detail.technical, /The image could not be read: .* is not an image \(text\/plain\)/);
+    const box = await page.$eval('#small', (el) => {
+      const r = (x) => x.getBoundingClientRect().toJSON();
+      const m = el.shadowRoot.querySelector('[part="message"]');
+      return { message: r(m), surface: r(el.shadowRoot.querySelector('[part="surface"]')),
+        overflow: m.scrollWidth - m.clientWidth, state: el.dataset.state };
+    });
+    assert.ok(box.message.left >= box.surface.left && box.message.right <= box.surface.right &&
+      box.message.top >= box.surface.top && box.message.bottom <= box.surface.bottom,
+      `the message box ${JSON.stringify(box.message)} stays inside the pad ${JSON.stringify(box.surface)}`);
+    assert.equal(box.overflow, 0, 'no text sticks out sideways');
+    assert.equal(box.state, 'ready', 'not a fatal error: the pad still works');
+    await log.check([/<digit-recognizer>: The image could not be read/]);
+    await ctx.close();
+  });
+
+  test('when the module itself cannot load: the fallback content stays and the script fires error', async () => {
+    const { ctx, page, log } = await open('broken.html');
+    await page.waitForFunction(() => window.events.some((e) => e.type === 'script-error'));
+    assert.equal(await page.evaluate(() => customElements.get('digit-recognizer')), undefined);
+    assert.equal(await page.isVisible('#fallback'), true);
+    assert.equal(await page.textContent('#nojs'), 'The drawing pad could not load.');
+    await log.check([/Failed to load resource: the server responded with a status of 404/]);
     await ctx.close();
   });
 
@@ -341,6 +417,18 @@ describe('<digit-recognizer>', () => {
     await page.waitForFunction((l) => document.querySelector('#rating').value === l, String(d.label));
     await page.click('button[type="submit"]');
     assert.equal(await page.textContent('#form-out'), `Submitted: stars=${d.label}`);
+    // Its snippets wrap instead of being cut off sideways, on a desktop and on a phone.
+    for (const width of [1200, 390]) {
+      await page.setViewportSize({ width, height: 900 });
+      const cut = await page.evaluate(() => ({
+        page: document.documentElement.scrollWidth,
+        pre: [...document.querySelectorAll('pre')].map((p) => p.scrollWidth - p.clientWidth),
+        right: Math.max(...[...document.querySelectorAll('pre')].map((p) => p.getBoundingClientRect().right)),
+      }));
+      assert.ok(cut.page <= width, `the page scrolls sideways at ${width}px`);
+      assert.deepEqual(cut.pre, cut.pre.map(() => 0), `a snippet is cut off at ${width}px`);
+      assert.ok(cut.right <= width);
+    }
     await log.check();
     await ctx.close();
   });
