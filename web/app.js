@@ -19,8 +19,8 @@ const state = {
   ms: 0,
 };
 
-// Ten bars, built once. Each row's button chooses the class whose heatmap is drawn; the row (an
-// <li> grid) has room for a second control later (a class to compare with).
+// Ten bars, built once. Each row's first button chooses the class whose heatmap is drawn; its
+// second ("vs") compares the explained class with the row's: "why 7 and not 1".
 const bars = [];
 for (let d = 0; d < 10; d++) {
   const li = document.createElement('li');
@@ -44,10 +44,20 @@ for (let d = 0; d < 10; d++) {
   b.addEventListener('click', () => {
     pad.gradcam = true;
     pad.gradcamClass = pad.gradcamClass === d ? null : d;
+    if (pad.gradcamVersus === pad.gradcamClass) pad.gradcamVersus = null;
   });
-  li.append(b);
+  const vs = document.createElement('button');
+  vs.type = 'button';
+  vs.className = 'vs';
+  vs.textContent = 'vs';
+  vs.setAttribute('aria-pressed', 'false');
+  vs.addEventListener('click', () => {
+    pad.gradcam = true;
+    pad.gradcamVersus = pad.gradcamVersus === d ? null : d;
+  });
+  li.append(b, vs);
   el.bars.append(li);
-  bars.push({ li, button: b, fill, pct });
+  bars.push({ li, button: b, vs, fill, pct });
 }
 
 function strong(text) { const s = document.createElement('strong'); s.textContent = text; return s; }
@@ -96,9 +106,10 @@ function render() {
   if (r) {
     // A non-breaking space keeps the class with its words when the caption wraps.
     el.camCaption.textContent = !pad.gradcam ? 'Heatmap off'
-      : pad.gradcamClass !== null ? `Heatmap: what looks like a\u00a0${pad.gradcamClass}`
-        : r.digits.length > 1 ? 'Heatmap of each digit'
-          : digit.not_a_digit ? 'Heatmap: what it looked at' : `Heatmap: where it saw the\u00a0${digit.digit}`;
+      : cam && cam.versus !== null ? `Heatmap: why a\u00a0${cam.class} and not a\u00a0${cam.versus}`
+        : pad.gradcamClass !== null ? `Heatmap: what looks like a\u00a0${pad.gradcamClass}`
+          : r.digits.length > 1 ? 'Heatmap of each digit'
+            : digit.not_a_digit ? 'Heatmap: what it looked at' : `Heatmap: where it saw the\u00a0${digit.digit}`;
   }
   renderChips(r);
 
@@ -113,6 +124,12 @@ function render() {
     bar.button.disabled = !digit;
     bar.button.setAttribute('aria-label', digit ? `${d}: ${formatPercent(p)}` : `${d}`);
     bar.button.setAttribute('aria-pressed', String(pad.gradcamClass === d));
+    // "vs" compares the class being explained with this one; not with itself.
+    const explained = cam ? cam.class : digit ? digit.digit : -1;
+    bar.vs.disabled = !digit || d === explained;
+    bar.vs.setAttribute('aria-pressed', String(pad.gradcamVersus === d));
+    bar.vs.setAttribute('aria-label', explained >= 0 ? `Why ${explained} and not ${d}?` : `Compare with ${d}`);
+    bar.vs.title = explained >= 0 && d !== explained ? `Heatmap: why ${explained} and not ${d}` : '';
     if (digit && d === digit.digit && !digit.not_a_digit) top = d;
   }
   bars.forEach((b, d) => b.li.classList.toggle('top', d === top));
@@ -122,18 +139,23 @@ function render() {
   drawHeatGrid(el.cam28, cam ? cam.map : null);
   el.input28Figure.classList.toggle('empty', !digit);
   el.cam28Figure.classList.toggle('empty', !cam);
-  if (cam) {
-    const own = cam.class === digit.digit;
-    el.cam28Caption.replaceChildren('Grad-CAM for ', strong(String(cam.class)), document.createElement('br'),
-      sub(own ? 'where it looked' : 'evidence for this class'));
-  } else {
-    el.cam28Caption.replaceChildren('Grad-CAM', document.createElement('br'),
-      sub(r ? 'heatmap off' : 'where it looked'));
-  }
+  // Under the 28x28 heatmap, in plain words, what it shows.
+  const title = cam && cam.versus !== null
+    ? [strong(String(cam.class)), ' vs ', strong(String(cam.versus))] : cam ? ['for ', strong(String(cam.class))] : [];
+  el.cam28Caption.replaceChildren('Grad-CAM ', ...title, document.createElement('br'), sub(explanation(digit, cam, r)));
+
   const info = pad.info;
   el.stats.textContent = !info ? '' : (r ? `Read in ${state.ms < 0.1 ? '<0.1' : state.ms.toFixed(1)} ms · ` : '') +
     `${info.parameters.toLocaleString('en')} parameters · ` +
     `${(info.macs / 1e6).toFixed(1)}M multiply-adds · WebAssembly in this tab`;
+}
+
+// What the heatmap shows, in plain words, for the map on screen.
+function explanation(digit, cam, r) {
+  if (!cam) return r ? 'heatmap off' : 'the strokes that decided';
+  if (cam.versus !== null) return `what speaks for a ${cam.class}, not a ${cam.versus}`;
+  if (cam.class !== digit.digit) return `what looks like a ${cam.class} in it`;
+  return digit.not_a_digit ? `what looks most like a ${cam.class}` : `the strokes that made it a ${cam.class}`;
 }
 
 function renderChips(r) {
@@ -170,7 +192,7 @@ pad.addEventListener('recognize', (e) => {
   if (e.detail.final && e.detail.empty) state.selected = 0;
   render();
 });
-new MutationObserver(render).observe(pad, { attributes: true, attributeFilter: ['data-state', 'gradcam', 'gradcam-class', 'mode'] });
+new MutationObserver(render).observe(pad, { attributes: true, attributeFilter: ['data-state', 'gradcam', 'gradcam-class', 'gradcam-versus', 'mode'] });
 pad.addEventListener('ready', () => performance.mark('digits-ready'));
 
 // ?model=path loads another model from this site (same origin only).

@@ -51,6 +51,8 @@ export declare class DigitRecognizerElement extends HTMLElement {
   gradcam: boolean;
   /** Attribute `gradcam-class`: explain this class instead of the prediction (null: prediction). */
   gradcamClass: number | null;
+  /** Attribute `gradcam-versus`: explain the class against this one, "why 7 and not 1" (null: none). */
+  gradcamVersus: number | null;
   /** Attribute `size`: the pad's width in CSS pixels (default 240). */
   size: number;
   /** Attribute `model`: the model's URL, relative to the document (default: next to the module). */

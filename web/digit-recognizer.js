@@ -53,7 +53,9 @@ canvas { position: absolute; inset: 0; width: 100%; height: 100%; display: block
 :host([disabled]) .ink, :host([data-state="error"]) .ink { cursor: not-allowed; }
 :host([data-state="error"]) .surface { background: color-mix(in srgb, var(--_paper) 70%, var(--_border)); }
 :host([data-state="error"]) .ink, :host([data-state="error"]) .heat { opacity: 0.3; }
-.heat { pointer-events: none; mix-blend-mode: multiply; }
+/* Over the ink, not multiplied into it: the map lies on the strokes (Grad-CAM x ink), and a multiply
+   over dark ink would hide it. */
+.heat { pointer-events: none; }
 :host(:not([gradcam])) .heat { display: none; }
 .hint {
   position: absolute; left: 8px; right: 8px; top: 50%; transform: translateY(-50%);
@@ -174,7 +176,7 @@ const hasFiles = (e) => e.dataTransfer && Array.from(e.dataTransfer.types).inclu
 
 export class DigitRecognizerElement extends HTMLElement {
   static formAssociated = true;
-  static observedAttributes = ['mode', 'gradcam', 'gradcam-class', 'size', 'model', 'label', 'disabled',
+  static observedAttributes = ['mode', 'gradcam', 'gradcam-class', 'gradcam-versus', 'size', 'model', 'label', 'disabled',
     'required', 'images', 'keyboard'];
 
   #internals = null;
@@ -269,14 +271,18 @@ export class DigitRecognizerElement extends HTMLElement {
   set mode(v) { this.setAttribute('mode', v); }
   get gradcam() { return this.hasAttribute('gradcam'); }
   set gradcam(v) { this.toggleAttribute('gradcam', Boolean(v)); }
-  get gradcamClass() {
-    const v = this.getAttribute('gradcam-class');
+  #classAttribute(name) {
+    const v = this.getAttribute(name);
     return v === null || v === '' || !Number.isInteger(Number(v)) ? null : Number(v);
   }
-  set gradcamClass(v) {
-    if (v === null || v === undefined) this.removeAttribute('gradcam-class');
-    else this.setAttribute('gradcam-class', String(v));
+  #setClassAttribute(name, v) {
+    if (v === null || v === undefined) this.removeAttribute(name);
+    else this.setAttribute(name, String(v));
   }
+  get gradcamClass() { return this.#classAttribute('gradcam-class'); }
+  set gradcamClass(v) { this.#setClassAttribute('gradcam-class', v); }
+  get gradcamVersus() { return this.#classAttribute('gradcam-versus'); }
+  set gradcamVersus(v) { this.#setClassAttribute('gradcam-versus', v); }
   get size() { return Number(this.getAttribute('size')) || 240; }
   set size(v) { this.setAttribute('size', String(v)); }
   get model() { return this.#modelUrl(); }
@@ -434,7 +440,7 @@ export class DigitRecognizerElement extends HTMLElement {
     }
     if (name === 'keyboard') this.#listenToDocument(this.isConnected);
     this.#applyAttributes();
-    if (['mode', 'gradcam', 'gradcam-class'].includes(name)) {
+    if (['mode', 'gradcam', 'gradcam-class', 'gradcam-versus'].includes(name)) {
       this.#update(!(this.#surface && this.#surface.isDrawing), name === 'mode');
     }
   }
@@ -634,7 +640,7 @@ export class DigitRecognizerElement extends HTMLElement {
   // The picture's reading for the current options: kept per option set, so choosing another class
   // and back, or toggling the heatmap, reads the decoded pixels again only for what it has not seen.
   #readPicture(options) {
-    const key = `${options.gradcam}|${options.gradcamClass}`;
+    const key = `${options.gradcam}|${options.gradcamClass}|${options.gradcamVersus}`;
     const results = this.#picture.results;
     let result = results.get(key);
     if (!result) {
@@ -654,7 +660,9 @@ export class DigitRecognizerElement extends HTMLElement {
     let result = null;
     if (!this.#surface.isEmpty) {
       const t0 = performance.now();
-      const options = { mode: this.mode, gradcam: this.gradcam, gradcamClass: this.gradcamClass };
+      const options = {
+        mode: this.mode, gradcam: this.gradcam, gradcamClass: this.gradcamClass, gradcamVersus: this.gradcamVersus,
+      };
       try {
         result = this.#picture && this.#surface.image
           ? this.#readPicture({ ...options, mode: 'digit' })

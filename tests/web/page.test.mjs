@@ -130,7 +130,7 @@ function heatAlpha(page) {
 
 /** The probabilities the page shows in its bars (full precision in data-p). */
 function barProbabilities(page) {
-  return page.$$eval('#bars button', (bs) => bs.map((b) => Number(b.dataset.p)));
+  return page.$$eval('#bars button.pick', (bs) => bs.map((b) => Number(b.dataset.p)));
 }
 
 describe('the page', () => {
@@ -143,9 +143,9 @@ describe('the page', () => {
       const label = String(d.label);
       await page.waitForFunction((l) => document.getElementById('answer').textContent === l, label);
       await waitSpoken(page, `(t) => t.startsWith('Recognized ${label},')`);
-      const top = await page.$eval('#bars li.top button', (b) => b.dataset.digit);
+      const top = await page.$eval('#bars li.top button.pick', (b) => b.dataset.digit);
       assert.equal(top, label, `fixture #${d.index}: top bar`);
-      const [p, pct] = await page.$eval('#bars li.top button', (b) => [Number(b.dataset.p), b.querySelector('.p').textContent]);
+      const [p, pct] = await page.$eval('#bars li.top button.pick', (b) => [Number(b.dataset.p), b.querySelector('.p').textContent]);
       assert.ok(p >= 0.5, `fixture #${d.index}: p = ${p}`);
       assert.match(pct, /^\d+(\.\d)?%$/);
     }
@@ -249,7 +249,7 @@ describe('the page', () => {
     await ctx.close();
   });
 
-  test('the heatmap layer has non-transparent pixels over the ink; another class shows its own map', async () => {
+  test('the heatmap layer has non-transparent pixels over the ink; another class, and "vs" a class, show their own maps', async () => {
     const { ctx, page, log } = await open();
     await ready(page);
     await draw(page, fixtureDigits()[0].strokes);
@@ -273,6 +273,25 @@ describe('the page', () => {
     // The digit keys choose a class too; choosing it again goes back to the prediction.
     await page.keyboard.press(String(other));
     await page.waitForFunction((l) => window.digitsApp.pad.result.digits[0].gradcam.class === l, predicted);
+    assert.equal(await page.textContent('#cam28-caption'), `Grad-CAM for ${predicted}the strokes that made it a ${predicted}`);
+
+    // "vs" on a bar: why the prediction and not that class, in the map, the captions and the words;
+    // the predicted class's own "vs" is hidden (nothing to compare with itself).
+    assert.equal(await page.isVisible(`#bars li:nth-child(${predicted + 1}) button.vs`), false);
+    const vs = `#bars li:nth-child(${other + 1}) button.vs`;
+    assert.equal(await page.getAttribute(vs, 'aria-label'), `Why ${predicted} and not ${other}?`);
+    await page.click(vs);
+    await page.waitForFunction((o) => window.digitsApp.pad.result.digits[0].gradcam.versus === o, other);
+    assert.equal(await page.getAttribute('#pad', 'gradcam-versus'), String(other));
+    assert.equal(await page.getAttribute(vs, 'aria-pressed'), 'true');
+    assert.equal(await page.textContent('#cam-caption'), `Heatmap: why a\u00a0${predicted} and not a\u00a0${other}`);
+    assert.equal(await page.textContent('#cam28-caption'), `Grad-CAM ${predicted} vs ${other}what speaks for a ${predicted}, not a ${other}`);
+    const versus = await mapOf();
+    assert.ok(versus.some((v, i) => Math.abs(v - before[i]) > 1e-3), 'the class difference is not the class alone');
+    assert.ok((await overInk()).hit > 0);
+    await page.click(vs); // again: back to the class alone
+    await page.waitForFunction(() => window.digitsApp.pad.result.digits[0].gradcam.versus === null);
+    assert.equal(await page.getAttribute('#pad', 'gradcam-versus'), null);
 
     // The toggle (and its H shortcut) hides the layer and stops computing it.
     await page.click('label.switch');
