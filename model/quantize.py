@@ -1,28 +1,39 @@
 #!/usr/bin/python3
-"""int8 post-training quantization of a model file, simulated exactly as an integer kernel would
-run it, and what it costs in accuracy.
+"""int8 post-training quantization of a model file: the int8 model file, its golden files and error
+list (`export`, a minute), and what int8 costs in accuracy on every test set (`evaluate`, slow).
 
-The scheme (what the core's int8 path is to compute):
+The scheme (core/MODEL_FORMAT.md, "int8 models"; what the core's int8 paths compute):
   - input: the normalized pixels (x - mean) / std as int8, asymmetric (scale, zero point); the
-    zero point stands for 0.0, so zero padding stays exact;
+    zero point stands for 0.0, so zero padding stays exact. In float32, as the core does it:
+    q = clamp(round_half_even(((x - mean) / std) / scale) + zero_point, -128, 127);
   - conv weights: int8, symmetric, one scale per output channel (XNNPACK's qc8); bias int32 at
     scale input_scale * weight_scale[o];
   - every conv's output (after its ReLU) int8 with zero point -128 (ReLU outputs are >= 0),
-    requantized from the int32 sum in float32: q = clamp(round_half_even(acc * m[o]) + zp);
+    requantized from the int32 sum in float32: q = clamp(round_half_even(float(acc) * m[o]) + zp),
+    m[o] = (input_scale * weight_scale[o]) / output_scale, each product rounded to float32 in that
+    order (as XNNPACK computes it);
   - max pooling on int8 (exact: it commutes with the monotonic quantization);
-  - the last conv's output is dequantized: global average pooling, the dense layer and Grad-CAM
-    stay float (112 x 11 multiply-adds; Grad-CAM then explains exactly the activations the int8
-    network computed).
+  - the last conv's output is dequantized, (q - zp) * scale in float32: global average pooling,
+    the dense layer and Grad-CAM stay float (112 x 11 multiply-adds; Grad-CAM then explains exactly
+    the activations the int8 network computed).
 Activation ranges come from training data only (MNIST training split, CVL training writers, UJI
-training writers' strokes, training letters): the maximum, or a high percentile, chosen on the
-validation sets.
+training writers' strokes, training letters): the maximum, or a high percentile. `export` takes
+the percentile given (default: the maximum); `evaluate --choose` picks it on the validation sets.
 
-    /usr/bin/python3 model/quantize.py --model model/digits.safetensors --data ../shared/data/mnist
+    /usr/bin/python3 model/quantize.py export     # model/digits_int8.safetensors + goldens + errors
+    scripts/quantize-test-models                  # the same for the test models in tests/data
+    /usr/bin/python3 model/quantize.py evaluate   # float vs the int8 file on every test set (~17 min)
+
+`export` is deterministic (fixed seed, single thread): the same float model and data give the same
+bytes. It reads the file back and builds the reference from the file alone (QuantNet.from_file),
+so the golden logits and the MNIST error list describe exactly what the core loads.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import os
 import sys
 
@@ -33,97 +44,166 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import check_model_file  # noqa: E402
 import data_mix  # noqa: E402
+import digits_format as dfmt  # noqa: E402
 import export  # noqa: E402
 import handwriting as hw  # noqa: E402
 import mnist  # noqa: E402
 from digits_format import FileNet  # noqa: E402
 
 NAD = data_mix.NOT_A_DIGIT
-
-
-def round_half_even(x):
-    return torch.round(x)  # torch.round rounds half to even
+HERE = os.path.dirname(os.path.abspath(__file__))
+F32 = np.float32
 
 
 class QuantNet:
-    """The int8 network: integer convolutions (exact in float64: |acc| < 2^31), float32
-    requantization."""
+    """The int8 network of a quantized file: integer convolutions (exact in float64: |acc| < 2^31),
+    float32 requantization, float head."""
 
-    def __init__(self, arch, tensors, ranges, input_range):
+    def __init__(self, arch, tensors):
+        """`arch` with its "quantization" entries and the int8 file's tensors (I8 weights, F32
+        weight scales, I32 biases, float head)."""
         self.arch = arch
-        self.mean, self.std = float(arch["input"]["mean"]), float(arch["input"]["std"])
-        lo, hi = input_range
-        self.in_scale = np.float32((hi - lo) / 255.0)
-        self.in_zp = int(np.clip(round(-128 - lo / self.in_scale), -128, 127))
+        self.mean, self.std = F32(arch["input"]["mean"]), F32(arch["input"]["std"])
+        q = arch["quantization"]["input"]
+        self.in_scale, self.in_zp = F32(q["scale"]), int(q["zero_point"])
+        layers = arch["layers"]
+        last_conv = max(i for i, l in enumerate(layers) if l["type"] == "conv2d")
+        self.int8_end = last_conv + (1 if last_conv + 1 < len(layers) and layers[last_conv + 1]["type"] == "relu" else 0)
         self.layers = []
         scale, zp = self.in_scale, self.in_zp
-        last_conv = max(i for i, l in enumerate(arch["layers"]) if l["type"] == "conv2d")
-        for i, l in enumerate(arch["layers"]):
+        for i, l in enumerate(layers):
             t = l["type"]
             if t == "conv2d":
-                w = np.asarray(tensors[l["name"] + ".weight"], np.float32)
-                b = np.asarray(tensors[l["name"] + ".bias"], np.float32)
-                ws = np.maximum(np.abs(w).reshape(len(w), -1).max(1), 1e-12).astype(np.float32) / np.float32(127)
-                wq = np.clip(np.round(w / ws[:, None, None, None]), -127, 127)
-                bs = (np.float32(scale) * ws).astype(np.float32)
-                bq = np.round(b / bs).astype(np.int64)
-                relu = i + 1 < len(arch["layers"]) and arch["layers"][i + 1]["type"] == "relu"
-                assert relu, "every conv is followed by a ReLU in this scheme"
-                out_scale = np.float32(ranges[i + 1] / 255.0)
-                self.layers.append({"type": "conv", "l": l, "wq": torch.from_numpy(wq).double(),
-                                    "bq": torch.from_numpy(bq).double(), "in_zp": zp,
-                                    "m": torch.from_numpy((bs / out_scale).astype(np.float32)),
-                                    "out_scale": out_scale, "last": i == last_conv})
-                scale, zp = out_scale, -128
-            elif t == "relu":
-                pass  # fused: the output's zero point -128 is the clamp
-            elif t == "maxpool2d":
+                ws = np.asarray(tensors[l["name"] + ".weight_scale"], F32)
+                out_scale, out_zp = F32(l["output_scale"]), int(l["output_zero_point"])
+                m = (F32(scale) * ws).astype(F32) / out_scale
+                relu = i + 1 < len(layers) and layers[i + 1]["type"] == "relu"
+                self.layers.append({"type": "conv", "l": l, "in_zp": zp, "out_zp": out_zp, "relu": relu,
+                                    "wq": torch.from_numpy(np.asarray(tensors[l["name"] + ".weight"], np.float64)),
+                                    "bq": torch.from_numpy(np.asarray(tensors[l["name"] + ".bias"], np.float64)),
+                                    "m": torch.from_numpy(m.astype(F32)), "out_scale": out_scale,
+                                    "last": i == last_conv})
+                scale, zp = out_scale, out_zp
+            elif t == "relu" and i <= self.int8_end:
+                pass  # fused into the conv before it: a clamp at the output's zero point
+            elif t == "maxpool2d" and i < self.int8_end:
                 self.layers.append({"type": "pool", "l": l})
-            else:  # global_avg_pool, flatten, dense: float, after the dequantized last conv
-                self.layers.append({"type": "float", "l": l, "i": i})
+            else:  # after the dequantized last conv: float
+                self.layers.append({"type": "float", "l": l})
         self.tensors = tensors
 
+    @classmethod
+    def from_file(cls, path):
+        arch, tensors, _, _ = check_model_file.read_model(path)
+        return cls(arch, tensors)
+
     def quantize_input(self, x):
-        xn = ((x.float() - self.mean) / self.std).float()
-        return torch.clamp(round_half_even(xn / float(self.in_scale)) + self.in_zp, -128, 127)
+        """x: pixels in [0, 1] -> int8 codes (as float64), in float32 arithmetic like the core."""
+        x32 = np.asarray(x, F32)
+        xn = (x32 - self.mean) / self.std
+        q = np.clip(np.rint(xn / self.in_scale) + F32(self.in_zp), -128, 127)
+        return torch.from_numpy(q.astype(np.float64))
 
     @torch.no_grad()
-    def forward(self, x):
-        """x: N x 1 x 28 x 28 pixels in [0, 1] -> (logits float32, last conv's dequantized output)."""
-        q = self.quantize_input(x).double()
-        cam = None
+    def forward(self, x, head_dtype=torch.float32):
+        """x: N x 1 x H x W pixels in [0, 1] -> (logits, dequantized output of the last int8 layer
+        (float32), its int8 codes)."""
+        q = self.quantize_input(x)
+        cam = codes = h = None
         for L in self.layers:
             l = L["l"]
             if L["type"] == "conv":
                 (ph, pw) = l["padding"]
                 qp = F.pad(q - L["in_zp"], (pw, pw, ph, ph))  # zero point subtracted: pads are 0.0
                 acc = F.conv2d(qp, L["wq"], L["bq"], stride=tuple(l["stride"]))
-                r = round_half_even(acc.float() * L["m"][None, :, None, None]) - 128
-                q = torch.clamp(r, -128, 127).double()
+                r = torch.round(acc.float() * L["m"][None, :, None, None]) + L["out_zp"]  # half to even
+                q = torch.clamp(r, L["out_zp"] if L["relu"] else -128, 127).double()
                 if L["last"]:
-                    cam = ((q + 128) * float(L["out_scale"])).float()
-                    h = cam
+                    codes = q
+                    cam = ((q - L["out_zp"]) * float(L["out_scale"])).float()  # exact in float32
+                    h = cam.to(head_dtype)
             elif L["type"] == "pool":
                 q = F.max_pool2d(q, tuple(l["kernel"]), tuple(l["stride"]), tuple(l["padding"]))
             else:
-                t = l["type"]
-                if t == "global_avg_pool":
-                    h = h.mean(dim=(2, 3), keepdim=True)
-                elif t == "flatten":
-                    h = h.reshape(h.shape[0], -1)
-                elif t == "dense":
-                    h = F.linear(h, torch.from_numpy(np.asarray(self.tensors[l["name"] + ".weight"], np.float32)),
-                                 torch.from_numpy(np.asarray(self.tensors[l["name"] + ".bias"], np.float32)))
-        return h, cam
+                h = float_layer(l, h, self.tensors, head_dtype)
+        return h, cam, codes
+
+    def gradcam(self, x, cls):
+        """Autograd Grad-CAM through the float head, on the dequantized activations (float64)."""
+        _, cam, _ = self.forward(x)
+        A = cam.double().clone().requires_grad_(True)
+        h = A
+        for L in self.layers:
+            if L["type"] == "float":
+                h = float_layer(L["l"], h, self.tensors, torch.float64)
+        h[0, cls].backward()
+        alpha = A.grad[0].mean(dim=(1, 2))
+        m = torch.relu((alpha[:, None, None] * A[0]).sum(0)).detach()
+        peak = m.max()
+        return h[0].detach().numpy(), (m / peak if peak > 0 else torch.zeros_like(m)).numpy()
+
+
+def float_layer(l, h, tensors, dtype):
+    t = l["type"]
+    if t == "relu":
+        return torch.relu(h)
+    if t == "maxpool2d":
+        return F.max_pool2d(h, tuple(l["kernel"]), tuple(l["stride"]), tuple(l["padding"]))
+    if t == "global_avg_pool":
+        return h.mean(dim=(2, 3), keepdim=True)
+    if t == "flatten":
+        return h.reshape(h.shape[0], -1)
+    if t == "dense":
+        w = torch.from_numpy(np.asarray(tensors[l["name"] + ".weight"], np.float32)).to(dtype)
+        b = torch.from_numpy(np.asarray(tensors[l["name"] + ".bias"], np.float32)).to(dtype)
+        return F.linear(h, w, b)
+    if t == "softmax":
+        return h
+    raise ValueError(t)
+
+
+def quantize_model(arch, tensors, ranges, input_range):
+    """(int8 architecture, int8 tensors) of the float model for the calibrated ranges: ranges[i] is
+    the largest value of ReLU layer i's output; input_range the normalized input's (min, max)."""
+    lo, hi = input_range
+    in_scale = F32((hi - lo) / 255.0)
+    in_zp = int(np.clip(round(-128 - lo / in_scale), -128, 127))
+    qarch = json.loads(json.dumps(arch))
+    qarch["quantization"] = {"scheme": "int8", "input": {"scale": float(in_scale), "zero_point": in_zp}}
+    out = {}
+    scale = in_scale
+    layers = qarch["layers"]
+    for i, l in enumerate(layers):
+        if l["type"] == "conv2d":
+            assert i + 1 < len(layers) and layers[i + 1]["type"] == "relu", \
+                "every conv is followed by a ReLU in this scheme"
+            w = np.asarray(tensors[l["name"] + ".weight"], F32)
+            b = np.asarray(tensors[l["name"] + ".bias"], F32)
+            ws = (np.maximum(np.abs(w).reshape(len(w), -1).max(1), 1e-12).astype(F32) / F32(127)).astype(F32)
+            wq = np.clip(np.round(w / ws[:, None, None, None]), -127, 127).astype(np.int8)
+            bs = (F32(scale) * ws).astype(F32)
+            bq = np.round(b / bs).astype(np.int64)
+            assert np.all(np.abs(bq) < 2**30), f"{l['name']}: bias does not fit"
+            out_scale = F32(ranges[i + 1] / 255.0)
+            l["output_scale"] = float(out_scale)
+            l["output_zero_point"] = -128
+            out[l["name"] + ".weight"] = wq
+            out[l["name"] + ".weight_scale"] = ws
+            out[l["name"] + ".bias"] = bq.astype(np.int32)
+            scale = out_scale
+        elif l["type"] == "dense":
+            out[l["name"] + ".weight"] = np.asarray(tensors[l["name"] + ".weight"], F32)
+            out[l["name"] + ".bias"] = np.asarray(tensors[l["name"] + ".bias"], F32)
+    return qarch, out
 
 
 @torch.no_grad()
 def float_activations(arch, tensors, X):
-    """The float network's normalized input and ReLU outputs before its float head (for the
-    ranges) on X: {"input": ..., layer index: ...}."""
+    """The float network's normalized input and the outputs of the ReLUs up to the last conv's
+    (the int8 part; for the ranges) on X: {"input": ..., layer index: ...}."""
     net = FileNet(arch, tensors, dtype=torch.float32)
-    head = next(i for i, l in enumerate(arch["layers"]) if l["type"] == "global_avg_pool")
-    relus = {i for i, l in enumerate(arch["layers"][:head]) if l["type"] == "relu"}
+    last_conv = max(i for i, l in enumerate(arch["layers"]) if l["type"] == "conv2d")
+    relus = {i for i, l in enumerate(arch["layers"][:last_conv + 2]) if l["type"] == "relu"}
     _, outs = net.activations(X, relus)
     outs["input"] = (X.float() - net.mean) / net.std
     return outs
@@ -163,35 +243,95 @@ def accuracy(logits, y):
     return float((digit == y).double().mean()), int((digit != y).sum())
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--model", default=os.path.join(mnist.REPO_ROOT, "model", "digits.safetensors"))
-    ap.add_argument("--data", default=mnist.DEFAULT_DATA)
-    ap.add_argument("--calibration", type=int, default=2000, help="MNIST training images (and half as "
-                    "many CVL, a quarter UJI and letters)")
-    ap.add_argument("--seed", type=int, default=11)
-    args = ap.parse_args()
-    torch.set_num_threads(1)
-    arch, tensors, _, _ = check_model_file.read_model(args.model)
+def sha256(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def golden_cases(qn, float_golden):
+    """The float golden file's inputs through the int8 network: logits, the int8 codes of the last
+    int8 layer (what the core must reproduce bit for bit) and Grad-CAM for the same classes."""
+    cases = []
+    for c in float_golden["cases"]:
+        x = np.asarray(c["input"], F32).reshape(1, 1, 28, 28)
+        logits, _, codes = qn.forward(x, head_dtype=torch.float64)
+        cls = c["gradcam"]["class"]
+        lg, cam = qn.gradcam(x, cls)
+        assert np.allclose(lg, logits[0].numpy())
+        # codes are C x H x W; the core holds HWC
+        hwc = codes[0].permute(1, 2, 0).reshape(-1).numpy().astype(int)
+        cases.append({"name": c["name"], "label": c["label"], "input": c["input"],
+                      "logits": [dfmt._f(v) for v in logits[0].numpy()],
+                      "int8_output": [int(v) for v in hwc],
+                      "gradcam": {"class": cls, "map": [dfmt._f(v) for v in cam.reshape(-1)],
+                                  "height": int(cam.shape[0]), "width": int(cam.shape[1])}})
+    return cases
+
+
+def mnist_errors(qn, data):
+    """The MNIST test indices whose best digit is not the label."""
+    d = mnist.load_or_exit(data)
+    X = torch.from_numpy(d["test_images"].astype(np.float32) / np.float32(255)).unsqueeze(1)
+    Y = torch.from_numpy(d["test_labels"].astype(np.int64))
+    assert len(Y) == 10000
+    logits = torch.cat([qn.forward(X[i:i + 1000])[0] for i in range(0, len(X), 1000)])
+    return [int(i) for i in torch.nonzero(logits[:, :NAD].argmax(1) != Y).flatten()]
+
+
+def cmd_export(args):
+    arch, tensors, meta, _ = check_model_file.read_model(args.model)
     acts = float_activations(arch, tensors, calibration_set(args.data, args.calibration, args.seed))
-    val = data_mix.eval_sets("val", args.data)
-    choice = None
-    for pct in (100, 99.999, 99.99, 99.9):
-        ranges, input_range = ranges_from(acts, pct)
-        qn = QuantNet(arch, tensors, ranges, input_range)
-        errs = 0
-        for name, (X, y) in val.items():
-            if name in ("mnist", "cvl", "uji"):
-                errs += accuracy(qn.forward(X)[0], y)[1]
-        print(f"ranges at percentile {pct}: validation digit errors {errs}")
-        if choice is None or errs < choice[1]:
-            choice = (pct, errs, qn)
-    pct, _, qn = choice
-    print(f"chosen: percentile {pct}")
+    ranges, input_range = ranges_from(acts, args.percentile)
+    qarch, qtensors = quantize_model(arch, tensors, ranges, input_range)
+    command = (f"/usr/bin/python3 model/quantize.py export --model {os.path.relpath(args.model, mnist.REPO_ROOT)} "
+               f"--calibration {args.calibration} --seed {args.seed} --percentile {args.percentile}")
+    extra = {k: v for k, v in meta.items() if k not in ("format", "architecture")}
+    if args.errors:  # the float model's accuracy line would describe another network
+        err = mnist_errors(QuantNet(qarch, qtensors), args.data)
+        extra["accuracy"] = (f"MNIST test {1 - len(err) / 10000:.2%} (int8; the float model: "
+                             f"{meta.get('accuracy', 'not recorded')})")
+    extra["quantized_from"] = (f"int8 post-training quantization of {os.path.basename(args.model)} "
+                             f"(sha256 {sha256(args.model)[:16]}): ranges at percentile {args.percentile} "
+                             f"of {len(acts['input'])} training images (seed {args.seed}); {command}")
+    dfmt.write_model_file(args.out, qarch, qtensors, extra_metadata=extra)
+    print(f"wrote {args.out}: {os.path.getsize(args.out)} bytes")
+
+    # Everything below reads the file back: the reference is what the core loads.
+    qn = QuantNet.from_file(args.out)
+    with open(args.float_golden) as f:
+        fg = json.load(f)
+    dfmt.write_golden(args.golden, os.path.basename(args.out), golden_cases(qn, fg),
+                      extra={"int8_output_layer": qn.int8_end,
+                             "note": "int8_output: the int8 codes of layer int8_output_layer, HWC"})
+    print(f"wrote {args.golden}")
+    if not args.errors:
+        return
+    assert mnist_errors(qn, args.data) == err, "the file reads back as another network"
+    with open(args.errors, "w") as f:
+        json.dump({"model": os.path.basename(args.out), "count": len(err),
+                   "accuracy": 1 - len(err) / 10000,
+                   "note": "MNIST t10k indices (0-based) the int8 reference (model/quantize.py "
+                           "QuantNet, read from the file) gets wrong: best digit != label",
+                   "error_indices": err}, f, indent=1)
+        f.write("\n")
+    print(f"MNIST test: int8 {1 - len(err) / 10000:.4%} ({len(err)} errors) -> {args.errors}")
+
+
+def cmd_evaluate(args):
+    arch, tensors, _, _ = check_model_file.read_model(args.model)
+    if args.choose:  # which percentile the validation sets prefer (training-data ranges)
+        acts = float_activations(arch, tensors, calibration_set(args.data, args.calibration, args.seed))
+        val = data_mix.eval_sets("val", args.data)
+        for pct in (100, 99.999, 99.99, 99.9):
+            qn = QuantNet(*quantize_model(arch, tensors, *ranges_from(acts, pct)))
+            errs = sum(accuracy(qn.forward(X)[0], y)[1] for name, (X, y) in val.items()
+                       if name in ("mnist", "cvl", "uji"))
+            print(f"ranges at percentile {pct}: validation digit errors {errs}")
+    qn = QuantNet.from_file(args.int8)
     test = data_mix.eval_sets("test", args.data)
     for name, (X, y) in test.items():
         fl = torch.from_numpy(export.file_net_predict(arch, tensors, X))
-        ql, _ = qn.forward(X)
+        ql = qn.forward(X)[0]
         agree = float((fl.argmax(1) == ql.argmax(1)).double().mean())
         if name in ("letters", "synth"):
             print(f"{name:8s} class agreement float vs int8 {agree:.4f}")
@@ -200,6 +340,32 @@ def main():
         qa, qe = accuracy(ql, y)
         print(f"{name:8s} float {fa:.4%} ({fe} errors)  int8 {qa:.4%} ({qe} errors)  "
               f"delta {qa - fa:+.4%}  class agreement {agree:.4f}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    for name in ("export", "evaluate"):
+        p = sub.add_parser(name)
+        p.add_argument("--model", default=os.path.join(HERE, "digits.safetensors"), help="the float model")
+        p.add_argument("--data", default=mnist.DEFAULT_DATA)
+        p.add_argument("--calibration", type=int, default=2000, help="MNIST training images (and half "
+                       "as many CVL, a quarter UJI and letters)")
+        p.add_argument("--seed", type=int, default=11)
+    e = sub.choices["export"]
+    e.add_argument("--percentile", type=float, default=100.0)
+    e.add_argument("--out", default=os.path.join(HERE, "digits_int8.safetensors"))
+    e.add_argument("--errors", default=os.path.join(HERE, "int8_test_errors.json"),
+                   help="the MNIST test errors of the int8 file ('' to skip)")
+    e.add_argument("--float-golden", default=os.path.join(mnist.REPO_ROOT, "tests", "data", "digits.golden.json"))
+    e.add_argument("--golden", default=os.path.join(mnist.REPO_ROOT, "tests", "data", "digits_int8.golden.json"))
+    v = sub.choices["evaluate"]
+    v.add_argument("--int8", default=os.path.join(HERE, "digits_int8.safetensors"))
+    v.add_argument("--choose", action="store_true", help="also score each percentile on the validation sets")
+    args = ap.parse_args()
+    torch.manual_seed(0)
+    torch.set_num_threads(1)
+    {"export": cmd_export, "evaluate": cmd_evaluate}[args.cmd](args)
 
 
 if __name__ == "__main__":

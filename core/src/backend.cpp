@@ -123,6 +123,7 @@ BackendKind DefaultBackend() {
 
 Status CreateBackend(const Network& network, BackendKind kind, std::unique_ptr<Backend>* out) {
   if (network.layers.empty()) return Status::Error("the network has no layers (not loaded?)");
+  if (network.int8()) return Status::Error("int8 models cannot run yet (no int8 kernels)");
   if (kind == BackendKind::kBuiltin) {
     *out = std::make_unique<BuiltinBackend>(network);
     return Status::Ok();
