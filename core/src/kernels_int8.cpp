@@ -76,8 +76,11 @@ inline i32x4 Requantize(i32x4 acc, f32x4 m, f32x4 lo, f32x4 hi, i32x4 zero_point
 inline void KernelQ8_4x8(int taps, int pairs, const int16_t* const* ptrs, const int16_t* w,
                          const int32_t* bias, const float* requant, int zero_point, int lo,
                          int8_t* c, int c_stride, int rows, int cols) {
+  // Eight named accumulators, not an array: with an array indexed by the store loop below, clang
+  // kept the accumulators in memory and stored all eight on every step (measured: 2x slower).
   const i32x4 bias0 = LoadI32(bias), bias1 = LoadI32(bias + 4);
-  i32x4 acc[kRows][2] = {{bias0, bias1}, {bias0, bias1}, {bias0, bias1}, {bias0, bias1}};
+  i32x4 c00 = bias0, c01 = bias1, c10 = bias0, c11 = bias1;
+  i32x4 c20 = bias0, c21 = bias1, c30 = bias0, c31 = bias1;
   for (int t = 0; t < taps; ++t) {
     const int16_t* a0 = ptrs[t];
     const int16_t* a1 = ptrs[taps + t];
@@ -85,18 +88,21 @@ inline void KernelQ8_4x8(int taps, int pairs, const int16_t* const* ptrs, const 
     const int16_t* a3 = ptrs[3 * taps + t];
     for (int j = 0; j < pairs; ++j, w += 2 * kPanel) {
       const i16x8 w0 = LoadI16(w), w1 = LoadI16(w + kPanel);
-      const i16x8 x0 = SplatPair(a0 + 2 * j), x1 = SplatPair(a1 + 2 * j);
-      const i16x8 x2 = SplatPair(a2 + 2 * j), x3 = SplatPair(a3 + 2 * j);
-      acc[0][0] += Dot(x0, w0);
-      acc[0][1] += Dot(x0, w1);
-      acc[1][0] += Dot(x1, w0);
-      acc[1][1] += Dot(x1, w1);
-      acc[2][0] += Dot(x2, w0);
-      acc[2][1] += Dot(x2, w1);
-      acc[3][0] += Dot(x3, w0);
-      acc[3][1] += Dot(x3, w1);
+      const i16x8 x0 = SplatPair(a0 + 2 * j);
+      c00 += Dot(x0, w0);
+      c01 += Dot(x0, w1);
+      const i16x8 x1 = SplatPair(a1 + 2 * j);
+      c10 += Dot(x1, w0);
+      c11 += Dot(x1, w1);
+      const i16x8 x2 = SplatPair(a2 + 2 * j);
+      c20 += Dot(x2, w0);
+      c21 += Dot(x2, w1);
+      const i16x8 x3 = SplatPair(a3 + 2 * j);
+      c30 += Dot(x3, w0);
+      c31 += Dot(x3, w1);
     }
   }
+  const i32x4 acc[kRows][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}};
   const f32x4 m0 = LoadF32(requant), m1 = LoadF32(requant + 4);
   const float flo = static_cast<float>(lo - zero_point), fhi = static_cast<float>(127 - zero_point);
   const f32x4 vlo = {flo, flo, flo, flo}, vhi = {fhi, fhi, fhi, fhi};

@@ -18,7 +18,10 @@ async function loadModule() {
   return createDigitsModule({ wasmBinary });
 }
 
-for (const name of ['tiny', 'tiny_gap', 'tiny_gap_f16', 'digits', 'digits_f16']) {
+// The int8 models (digits_int8 and the test models' int8 twins) too: their int8 part is exact, their
+// float head differs from the reference's float64 by ~1e-6 (tests/golden_test.cpp).
+for (const name of ['tiny', 'tiny_gap', 'tiny_gap_f16', 'digits', 'digits_f16', 'tiny_int8', 'tiny_gap_int8',
+  'digits_int8']) {
   test(`wasm logits match PyTorch golden (${name})`, async () => {
     const Module = await loadModule();
     const golden = JSON.parse(readFileSync(path.join(dataDir, `${name}.golden.json`), 'utf8'));
