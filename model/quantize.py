@@ -20,7 +20,8 @@ Activation ranges come from training data only (MNIST training split, CVL traini
 training writers' strokes, training letters): the maximum, or a high percentile. `export` takes
 the percentile given (default: the maximum); `evaluate --choose` picks it on the validation sets.
 
-    /usr/bin/python3 model/quantize.py export     # model/digits_int8.safetensors + goldens + errors
+    /usr/bin/python3 model/quantize.py export     # model/digits_int8.safetensors (+ .onnx, QDQ),
+                                                  # goldens, MNIST errors
     scripts/quantize-test-models                  # the same for the test models in tests/data
     /usr/bin/python3 model/quantize.py evaluate   # float vs the int8 file on every test set (~17 min)
 
@@ -268,6 +269,88 @@ def golden_cases(qn, float_golden):
     return cases
 
 
+def onnx_qdq(arch, tensors, path):
+    """The int8 model as ONNX in QDQ form (opset 13), for int8 peers (onnxruntime-web): the
+    normalization, then QuantizeLinear/DequantizeLinear pairs around every int8 activation with
+    the file's scales and zero points, per-channel DequantizeLinear int8 weights and int32 biases
+    feeding float Conv nodes (a runtime fuses them into integer convolutions), and the float head.
+    Input: N x C x H x W pixels in [0, 1]; output: logits."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    inits, nodes = [], []
+
+    def const(name, value):
+        inits.append(numpy_helper.from_array(np.asarray(value), name))
+        return name
+
+    def qdq(x, scale, zp, tag):
+        s_, z_ = const(f"{tag}_scale", F32(scale)), const(f"{tag}_zp", np.int8(zp))
+        nodes.append(helper.make_node("QuantizeLinear", [x, s_, z_], [f"{tag}_q"]))
+        nodes.append(helper.make_node("DequantizeLinear", [f"{tag}_q", s_, z_], [f"{tag}_dq"]))
+        return f"{tag}_dq"
+
+    inp = arch["input"]
+    q = arch["quantization"]["input"]
+    nodes.append(helper.make_node("Sub", ["input", const("mean", F32(inp["mean"]))], ["centered"]))
+    nodes.append(helper.make_node("Div", ["centered", const("std", F32(inp["std"]))], ["normalized"]))
+    x = qdq("normalized", q["scale"], q["zero_point"], "input")
+    scale, zp = F32(q["scale"]), int(q["zero_point"])
+    layers = arch["layers"]
+    for i, l in enumerate(layers):
+        t, tag = l["type"], f"l{i}"
+        if t == "conv2d":
+            n = l["name"]
+            ws = np.asarray(tensors[n + ".weight_scale"], F32)
+            w = const(n + ".weight", np.asarray(tensors[n + ".weight"]).astype(np.int8))
+            nodes.append(helper.make_node("DequantizeLinear", [w, const(n + ".weight_scale", ws),
+                                          const(n + ".weight_zp", np.zeros(len(ws), np.int8))],
+                                          [n + ".weight_dq"], axis=0))
+            b = const(n + ".bias", np.asarray(tensors[n + ".bias"]).astype(np.int32))
+            bs = (scale * ws).astype(F32)
+            nodes.append(helper.make_node("DequantizeLinear", [b, const(n + ".bias_scale", bs),
+                                          const(n + ".bias_zp", np.zeros(len(ws), np.int32))],
+                                          [n + ".bias_dq"], axis=0))
+            (kh, kw), (sh, sw), (ph, pw) = l["kernel"], l["stride"], l["padding"]
+            nodes.append(helper.make_node("Conv", [x, n + ".weight_dq", n + ".bias_dq"], [tag],
+                                          kernel_shape=[kh, kw], strides=[sh, sw], pads=[ph, pw, ph, pw]))
+            x = tag
+            scale, zp = F32(l["output_scale"]), int(l["output_zero_point"])
+            if not (i + 1 < len(layers) and layers[i + 1]["type"] == "relu"):
+                x = qdq(x, scale, zp, tag)
+        elif t == "relu":
+            nodes.append(helper.make_node("Relu", [x], [tag]))
+            x = tag
+            if i > 0 and layers[i - 1]["type"] == "conv2d":
+                x = qdq(x, scale, zp, tag)
+        elif t == "maxpool2d":
+            (kh, kw), (sh, sw), (ph, pw) = l["kernel"], l["stride"], l["padding"]
+            nodes.append(helper.make_node("MaxPool", [x], [tag], kernel_shape=[kh, kw], strides=[sh, sw],
+                                          pads=[ph, pw, ph, pw]))
+            x = tag
+        elif t == "global_avg_pool":
+            nodes.append(helper.make_node("GlobalAveragePool", [x], [tag]))
+            x = tag
+        elif t == "flatten":
+            nodes.append(helper.make_node("Flatten", [x], [tag], axis=1))
+            x = tag
+        elif t == "dense":
+            n = l["name"]
+            nodes.append(helper.make_node("Gemm", [x, const(n + ".weight", np.asarray(tensors[n + ".weight"], F32)),
+                                                   const(n + ".bias", np.asarray(tensors[n + ".bias"], F32))],
+                                          [tag], transB=1))
+            x = tag
+    nodes.append(helper.make_node("Identity", [x], ["logits"]))
+    graph = helper.make_graph(
+        nodes, "digits_int8",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", inp["channels"], inp["height"], inp["width"]])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", len(arch["labels"])])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="digits quantize.py")
+    model.ir_version = 7  # what onnxruntime-web of 2022-2023 reads
+    onnx.checker.check_model(model, full_check=True)
+    onnx.save(model, path)
+    return model
+
+
 def mnist_errors(qn, data):
     """The MNIST test indices whose best digit is not the label."""
     d = mnist.load_or_exit(data)
@@ -304,6 +387,15 @@ def cmd_export(args):
                       extra={"int8_output_layer": qn.int8_end,
                              "note": "int8_output: the int8 codes of layer int8_output_layer, HWC"})
     print(f"wrote {args.golden}")
+    if args.onnx:  # the same int8 network as ONNX QDQ, checked against the reference
+        mp = onnx_qdq(qn.arch, qn.tensors, args.onnx)
+        x = np.asarray([c["input"] for c in fg["cases"]], F32).reshape(-1, 1, 28, 28)
+        got = export.onnx_numpy_run(mp, x)
+        ref = qn.forward(x, head_dtype=torch.float64)[0].numpy()
+        diff = float(np.abs(got - ref).max())
+        print(f"wrote {args.onnx}: {os.path.getsize(args.onnx)} bytes; numpy QDQ evaluation vs the "
+              f"reference on the {len(x)} golden inputs: max |logit diff| {diff:.2e}")
+        assert (got.argmax(1) == ref.argmax(1)).all() and diff < 0.05, "the QDQ graph is another network"
     if not args.errors:
         return
     assert mnist_errors(qn, args.data) == err, "the file reads back as another network"
@@ -355,6 +447,8 @@ def main():
     e = sub.choices["export"]
     e.add_argument("--percentile", type=float, default=100.0)
     e.add_argument("--out", default=os.path.join(HERE, "digits_int8.safetensors"))
+    e.add_argument("--onnx", default=os.path.join(HERE, "digits_int8.onnx"),
+                   help="the int8 model as ONNX QDQ ('' to skip)")
     e.add_argument("--errors", default=os.path.join(HERE, "int8_test_errors.json"),
                    help="the MNIST test errors of the int8 file ('' to skip)")
     e.add_argument("--float-golden", default=os.path.join(mnist.REPO_ROOT, "tests", "data", "digits.golden.json"))

@@ -69,6 +69,7 @@ const shown = (p) => (p.startsWith('..') ? path.resolve(REPO, p) : p);
 const modelPath = path.resolve(REPO, browser.args.model);
 const model = modelInfo(modelPath);
 const f16 = browser.args.modelF16 ? modelInfo(path.resolve(REPO, browser.args.modelF16)) : null;
+const int8 = browser.args.modelInt8 ? modelInfo(path.resolve(REPO, browser.args.modelInt8)) : null;
 
 const L = [];
 L.push(BEGIN);
@@ -82,13 +83,16 @@ L.push(`| browser | Chromium ${browser.chromium} headless (Debian), --disable-gp
 L.push(`| peers | onnxruntime-web ${pkgVersion('onnxruntime-web')} (wasm EP, numThreads 1, SIMD build); @tensorflow/tfjs ${pkgVersion('@tensorflow/tfjs')} + @tensorflow/tfjs-backend-wasm ${pkgVersion('@tensorflow/tfjs-backend-wasm')} (SIMD, 1 thread); playwright-core ${pkgVersion('playwright-core')} |`);
 L.push(`| core | Emscripten ${(tool('emcc', ['--version']).match(/\d+\.\d+\.\d+/) || ['n/a'])[0]}, -O3 -msimd128, built-in kernels (wasm); native: ${tool('clang', ['--version'])}, Release |`);
 L.push(`| Node | ${browser.node} |`);
-L.push(`| model | \`${shown(browser.args.model)}\` (${model.dtypes}, ${kb(model.bytes)}, sha256 ${model.sha256}…): ${model.params.toLocaleString('en')} parameters, ${(macs / 1e6).toFixed(2)}M MACs per digit; ONNX \`${shown(browser.args.onnx)}\`${f16 ? `; F16 \`${shown(browser.args.modelF16)}\` (${kb(f16.bytes)})` : ''} |`);
-if (model.meta.accuracy) L.push(`| model accuracy | ${model.meta.accuracy}${f16?.meta.accuracy ? `; F16: ${f16.meta.accuracy}` : ''} |`);
+L.push(`| model | \`${shown(browser.args.model)}\` (${model.dtypes}, ${kb(model.bytes)}, sha256 ${model.sha256}…): ${model.params.toLocaleString('en')} parameters, ${(macs / 1e6).toFixed(2)}M MACs per digit; ONNX \`${shown(browser.args.onnx)}\`${f16 ? `; F16 \`${shown(browser.args.modelF16)}\` (${kb(f16.bytes)})` : ''}${int8 ? `; int8 \`${shown(browser.args.modelInt8)}\` (${kb(int8.bytes)}) and its ONNX QDQ \`${shown(browser.args.onnxInt8)}\`` : ''} |`);
+if (model.meta.accuracy) L.push(`| model accuracy | ${model.meta.accuracy}${f16?.meta.accuracy ? `; F16: ${f16.meta.accuracy}` : ''}${int8?.meta.accuracy ? `; int8: ${int8.meta.accuracy}` : ''} |`);
 L.push(`| repetitions | ${runs.length} runs (a fresh browser each); per run: ${browser.args.n} timed inferences per runtime after ${browser.args.warmup} warm-up ones, cold starts ×${browser.args.startupRepeats}; tables show the median of the per-run medians |`);
 L.push('');
 
 // --- inference ---
 const RT = [['core', 'digits core (wasm, SIMD128)'], ['ort', 'onnxruntime-web'], ['tfjs', 'tfjs + tfjs-backend-wasm'], ['naive', 'naive plain JS']];
+if (full[0].inference['core-int8']) {
+  RT.push(['core-int8', 'digits core, **int8 model** (wasm, SIMD128 i32x4.dot_i16x8_s)'], ['ort-int8', 'onnxruntime-web, int8 model (ONNX QDQ)']);
+}
 const inf = Object.fromEntries(RT.map(([k]) => [k, { med: metric('inference', k), p90: metric('inference', k, 'p90'), loop: metric('inference', k, 'loopMeanMs') }]));
 L.push('### Browser: inference of one digit (28x28 floats in, 10 logits back in JS)');
 L.push('');
@@ -123,7 +127,8 @@ L.push('');
 const KINDS = [['core', 'digits core, F32 model'], ['core-f16', 'digits core, F16 model (the model the site ships)'],
   ['ort', 'onnxruntime-web'], ['tfjs', 'tfjs + tfjs-backend-wasm'], ['naive', 'naive plain JS'],
   ['core-preload', 'digits core, F16 model, **with preload hints** (as the site\'s page loads it)'],
-  ['ort-preload', 'onnxruntime-web, with preload hints'], ['tfjs-preload', 'tfjs + tfjs-backend-wasm, with preload hints']];
+  ['ort-preload', 'onnxruntime-web, with preload hints'], ['tfjs-preload', 'tfjs + tfjs-backend-wasm, with preload hints'],
+  ['core-int8', 'digits core, int8 model'], ['ort-int8', 'onnxruntime-web, int8 model (ONNX QDQ)']];
 const st = {};
 for (const [k] of KINDS) {
   const per = runs.map((r) => r.startup.filter((s) => s.label === k));
@@ -151,7 +156,7 @@ if (Object.keys(st).length) {
     const s = st[k];
     if (!s) continue;
     const ref = coreFor(k);
-    const ratio = /^(ort|tfjs|naive)/.test(k) && ref ? `${x(s.first / ref.first)} / ${x(s.own / ref.own)}` : '';
+    const ratio = /^(ort|tfjs|naive)/.test(k) && ref ? `${x(s.first / (k === 'ort-int8' && st['core-int8'] ? st['core-int8'] : ref).first)} / ${x(s.own / (k === 'ort-int8' && st['core-int8'] ? st['core-int8'] : ref).own)}` : '';
     L.push(`| ${label} | ${ms(s.first, 1)} | ${ms(s.own, 1)} | ${ms(s.firstInf, 1)} | ${ms(s.nextInf, 2)} | ${ratio} | ${kb(s.payload.raw)} | ${kb(s.payload.gzip)} | ${spread(s.firstPer, 1)} |`);
   }
   if (site.length) {
@@ -199,7 +204,8 @@ const diffs = Object.fromEntries(RT.map(([k]) => [k, Math.max(...checks.map((c) 
 L.push(`Per run, ${checks[0].inputs} inputs (MNIST test digits and the core's 28x28 inputs of fixture drawings) through all four runtimes: ` +
   `${checks.reduce((a, c) => a + c.mismatches.length, 0)} top-class disagreements in ${checks.length} runs; largest |logit − naive JS logit|: ` +
   `core ${diffs.core.toExponential(1)}, onnxruntime-web ${diffs.ort.toExponential(1)}, tfjs ${diffs.tfjs.toExponential(1)}. ` +
-  `JS canvas preprocessing + inference reads ${checks[0].canvasPreprocessAgreesWithCore} fixture drawings as the core's recognize does (its 28x28 image is not the core's, so this is information, not a check).`);
+  `JS canvas preprocessing + inference reads ${checks[0].canvasPreprocessAgreesWithCore} fixture drawings as the core's recognize does (its 28x28 image is not the core's, so this is information, not a check).` +
+  (diffs['core-int8'] !== undefined ? ` The int8 pair is checked against itself: largest |onnxruntime-web int8 logit − core int8 logit| ${diffs['ort-int8'].toExponential(1)}; the int8 model's top class differs from the float model's on ${checks.map((c) => c.int8VsFloatTopDisagreements).join(', ')} of the ${checks[0].inputs} inputs per run.` : ''));
 L.push('');
 
 // --- native ---
@@ -247,10 +253,20 @@ if (site.length && st.ort && st.tfjs) {
   const smaller = Math.min(st.ort.payload.gzip, st.tfjs.payload.gzip);
   L.push(`| site payload ≤ 300 KB gzip (10x smaller than the smaller peer) | ${kb(g)}; the smaller peer (runtime + model, cold start) ${kb(smaller)}: ${x(smaller / g)} smaller | ${yes(g <= 300 * 1024)}${smaller / g >= 10 ? '' : ' (ratio < 10x)'} |`);
 }
+if (inf['core-int8']) {
+  const c8 = inf['core-int8'].med.value;
+  const peer = Math.min(inf.ort.med.value, inf.tfjs.med.value, inf['ort-int8'].med.value);
+  L.push(`| wasm inference of the int8 model ≥ 1.5x faster than the core's float model | ${ms(c8)} ms vs ${ms(inf.core.med.value)} ms: ${x(inf.core.med.value / c8)} | ${yes(inf.core.med.value / c8 >= 1.5)} |`);
+  L.push(`| ... and ≥ 3x faster than the faster peer (onnxruntime-web int8 or float, tfjs) | ${ms(c8)} ms vs ${ms(peer)} ms: ${x(peer / c8)} | ${yes(peer / c8 >= 3)} |`);
+}
 if (native) {
   const agg = (name) => native.benchmarks.find((b) => b.run_name === name && b.aggregate_name === 'median')?.cpu_time;
   const r = agg('BM_ForwardBuiltin') / agg('BM_ForwardXnnpack');
   L.push(`| natively, XNNPACK faster than the built-in backend | ${x(r)} (CPU time) | ${yes(r > 1)} |`);
+  const q = agg('BM_ForwardXnnpackInt8'), b8 = agg('BM_ForwardBuiltinInt8');
+  if (q && b8) {
+    L.push(`| natively, int8: XNNPACK int8 vs XNNPACK float vs built-in int8 vs built-in float (CPU time) | ${x(agg('BM_ForwardXnnpack') / q)} faster than XNNPACK float; ${x(b8 / q)} faster than built-in int8; built-in int8 ${x(agg('BM_ForwardBuiltin') / b8)} faster than built-in float | |`);
+  }
 }
 L.push('');
 L.push(END);
