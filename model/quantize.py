@@ -371,8 +371,8 @@ def cmd_export(args):
     extra = {k: v for k, v in meta.items() if k not in ("format", "architecture")}
     if args.errors:  # the float model's accuracy line would describe another network
         err = mnist_errors(QuantNet(qarch, qtensors), args.data)
-        extra["accuracy"] = (f"MNIST test {1 - len(err) / 10000:.2%} (int8; the float model: "
-                             f"{meta.get('accuracy', 'not recorded')})")
+        extra["accuracy"] = (f"MNIST test {1 - len(err) / 10000:.2%} (the int8 reference of "
+                             f"model/quantize.py; every test set: model/README.md)")
     extra["quantized_from"] = (f"int8 post-training quantization of {os.path.basename(args.model)} "
                              f"(sha256 {sha256(args.model)[:16]}): ranges at percentile {args.percentile} "
                              f"of {len(acts['input'])} training images (seed {args.seed}); {command}")

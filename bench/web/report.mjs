@@ -5,9 +5,10 @@
 //   node bench/web/report.mjs --browser B.json --native N.json --out bench/RESULTS.md --command "..."
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '../..');
@@ -124,11 +125,13 @@ L.push('');
 // --- start-up and payload ---
 // Plain: the runtime's page requests what it needs as it goes. "-preload": the same page with
 // preload hints for all of that runtime's files (the site's own page has them for the core).
-const KINDS = [['core', 'digits core, F32 model'], ['core-f16', 'digits core, F16 model (the model the site ships)'],
+// The model the site ships (web/CMakeLists.txt): int8 when the run had it, else F16.
+const siteModel = int8 ? 'int8' : 'F16';
+const KINDS = [['core', 'digits core, F32 model'], ['core-f16', `digits core, F16 model${int8 ? '' : ' (the model the site ships)'}`],
   ['ort', 'onnxruntime-web'], ['tfjs', 'tfjs + tfjs-backend-wasm'], ['naive', 'naive plain JS'],
-  ['core-preload', 'digits core, F16 model, **with preload hints** (as the site\'s page loads it)'],
+  ['core-preload', `digits core, ${siteModel} model, **with preload hints** (as the site's page loads it)`],
   ['ort-preload', 'onnxruntime-web, with preload hints'], ['tfjs-preload', 'tfjs + tfjs-backend-wasm, with preload hints'],
-  ['core-int8', 'digits core, int8 model'], ['ort-int8', 'onnxruntime-web, int8 model (ONNX QDQ)']];
+  ['core-int8', 'digits core, int8 model (the model the site ships)'], ['ort-int8', 'onnxruntime-web, int8 model (ONNX QDQ)']];
 const st = {};
 for (const [k] of KINDS) {
   const per = runs.map((r) => r.startup.filter((s) => s.label === k));
@@ -143,11 +146,12 @@ for (const [k] of KINDS) {
   };
 }
 // Each peer is compared with the core loaded the same way (both plain, or both with hints).
-const coreFor = (k) => (k.endsWith('-preload') ? st['core-preload'] : st['core-f16'] || st.core);
+const plainCore = st['core-int8'] ? 'core-int8' : st['core-f16'] ? 'core-f16' : 'core';  // the site's, plain
+const coreFor = (k) => (k.endsWith('-preload') ? st['core-preload'] : st[plainCore]);
 const site = runs.flatMap((r) => r.site || []);
 L.push('### Browser: cold start (empty cache, new browser context) and download');
 L.push('');
-L.push('"First result": navigation start to the first logits in JS. "Own": the same minus the bench page\'s harness (page and script loaded, before the runtime is requested), i.e. the runtime\'s fetch + compile + model load + first inference; with preload hints the files are already on their way during the harness, so compare those rows by "first result". "Next 5": the median of the five calls right after the first, still in cold code (what a first stroke meets without a warm-up). Download: every file the runtime fetched (gzip -9 sizes: what a static host would send compressed). Ratios: each peer against the core loaded the same way (plain against plain F16, hints against hints).');
+L.push('"First result": navigation start to the first logits in JS. "Own": the same minus the bench page\'s harness (page and script loaded, before the runtime is requested), i.e. the runtime\'s fetch + compile + model load + first inference; with preload hints the files are already on their way during the harness, so compare those rows by "first result". "Next 5": the median of the five calls right after the first, still in cold code (what a first stroke meets without a warm-up). Download: every file the runtime fetched (gzip -9 sizes: what a static host would send compressed). Ratios: each peer against the core loaded the same way (plain against plain with the site\'s model, hints against hints; onnxruntime-web int8 against the core\'s int8).');
 L.push('');
 if (Object.keys(st).length) {
   L.push('| runtime | first result ms | own ms | first inference ms | next 5 inferences ms | core is sooner by (first / own) | download raw | download gzip | per-run medians (first) |');
@@ -156,12 +160,12 @@ if (Object.keys(st).length) {
     const s = st[k];
     if (!s) continue;
     const ref = coreFor(k);
-    const ratio = /^(ort|tfjs|naive)/.test(k) && ref ? `${x(s.first / (k === 'ort-int8' && st['core-int8'] ? st['core-int8'] : ref).first)} / ${x(s.own / (k === 'ort-int8' && st['core-int8'] ? st['core-int8'] : ref).own)}` : '';
+    const ratio = /^(ort|tfjs|naive)/.test(k) && ref ? `${x(s.first / ref.first)} / ${x(s.own / ref.own)}` : '';
     L.push(`| ${label} | ${ms(s.first, 1)} | ${ms(s.own, 1)} | ${ms(s.firstInf, 1)} | ${ms(s.nextInf, 2)} | ${ratio} | ${kb(s.payload.raw)} | ${kb(s.payload.gzip)} | ${spread(s.firstPer, 1)} |`);
   }
   if (site.length) {
     const sp = site[0].payload;
-    L.push(`| **the site** (build/site/index.html: page, widget code, wasm, F16 model) | ${ms(median(site.map((s) => s.readyMs)), 1)} (\`digits-ready\` mark) | | | | | ${kb(sp.raw)} | **${kb(sp.gzip)}** | |`);
+    L.push(`| **the site** (build/site/index.html: page, widget code, wasm, ${siteModel} model) | ${ms(median(site.map((s) => s.readyMs)), 1)} (\`digits-ready\` mark) | | | | | ${kb(sp.raw)} | **${kb(sp.gzip)}** | |`);
   }
   L.push('');
   const unused = Object.entries(st).filter(([, s]) => s.refetched.length);
@@ -171,7 +175,7 @@ if (Object.keys(st).length) {
   }
   // Where the core's cold start goes: when each of its files arrived (median over all cold
   // starts, ms after the harness requested the runtime), then model load and first inference.
-  for (const k of ['core-f16', 'core-preload']) {
+  for (const k of [plainCore, 'core-preload']) {
     const all = runs.flatMap((r) => r.startup.filter((s) => s.label === k));
     if (!all.length) continue;
     const at = new Map();
@@ -184,14 +188,14 @@ if (Object.keys(st).length) {
     const order = [...at].map(([p, v]) => [p, median(v)]).filter(([p]) => !p.startsWith('/data/') && p !== '/bench/bench.mjs')
       .sort((a, b) => a[1] - b[1]);
     const phase = (name) => median(all.map((s) => s.phases[name]));
-    L.push(`Core cold start, ${k === 'core-f16' ? 'plain' : 'with preload hints'} (median ms after the harness asked for the runtime; response ends, negative: before): ` +
+    L.push(`Core cold start, ${k === plainCore ? 'plain' : 'with preload hints'} (median ms after the harness asked for the runtime; response ends, negative: before): ` +
       `${order.map(([p, t]) => `\`${path.basename(p)}\` ${t.toFixed(0)}`).join(', ')}; ` +
       `import of digits.js ${ms(phase('importJs'), 0)} ms, then createRecognizer() ${ms(phase('wasmAndModel'), 0)} ms (digits.mjs, the wasm and the model in parallel; compile, instantiate, Embind init, model load), ` +
       `first inference ${ms(median(all.map((s) => s.firstInferenceMs)), 1)} ms; first result at ${ms(median(all.map((s) => s.ownMs)), 0)} ms.`);
     L.push('');
   }
   const files = (k) => st[k]?.payload.files.map((f) => `\`${path.basename(f.path)}\` ${kb(f.gzip)}`).join(', ');
-  L.push(`Files (gzip): core: ${files('core-f16') || files('core')}; onnxruntime-web: ${files('ort')}; tfjs: ${files('tfjs')}.`);
+  L.push(`Files (gzip): core: ${files(plainCore)}; onnxruntime-web: ${files('ort')}${st['ort-int8'] ? ` (int8: ${files('ort-int8')})` : ''}; tfjs: ${files('tfjs')}.`);
   if (site.length) L.push(`The site: ${site[0].payload.files.map((f) => `\`${path.basename(f.path)}\` ${kb(f.gzip)}`).join(', ')}.`);
   L.push('');
 }
@@ -244,7 +248,7 @@ L.push(`| full recognize (with Grad-CAM) faster than each peer's inference + JS 
 if (st['core-preload'] && st['ort-preload'] && st['tfjs-preload']) {
   const c = st['core-preload'];
   const r1 = Math.min(st['ort-preload'].first, st['tfjs-preload'].first) / c.first;
-  const plainRef = st['core-f16'] || st.core;
+  const plainRef = st[plainCore];
   const r2 = plainRef && st.ort && st.tfjs ? Math.min(st.ort.own, st.tfjs.own) / plainRef.own : NaN;
   L.push(`| time to first result ≥ 5x sooner than both peers, ≤ 150 ms | with preload hints for every runtime: core ${ms(c.first, 1)} ms from page start, ${x(r1)} sooner than the sooner peer; plain loads, own time: core ${ms(plainRef?.own, 1)} ms, ${x(r2)} sooner | ${yes(r1 >= 5 && c.first <= 150)} |`);
 }
@@ -254,10 +258,22 @@ if (site.length && st.ort && st.tfjs) {
   L.push(`| site payload ≤ 300 KB gzip (10x smaller than the smaller peer) | ${kb(g)}; the smaller peer (runtime + model, cold start) ${kb(smaller)}: ${x(smaller / g)} smaller | ${yes(g <= 300 * 1024)}${smaller / g >= 10 ? '' : ' (ratio < 10x)'} |`);
 }
 if (inf['core-int8']) {
+  // The int8 issue's targets: its speed, the site's size (every file in build/site, and what the
+  // page downloads), the core's own cold start.
   const c8 = inf['core-int8'].med.value;
   const peer = Math.min(inf.ort.med.value, inf.tfjs.med.value, inf['ort-int8'].med.value);
   L.push(`| wasm inference of the int8 model ≥ 1.5x faster than the core's float model | ${ms(c8)} ms vs ${ms(inf.core.med.value)} ms: ${x(inf.core.med.value / c8)} | ${yes(inf.core.med.value / c8 >= 1.5)} |`);
   L.push(`| ... and ≥ 3x faster than the faster peer (onnxruntime-web int8 or float, tfjs) | ${ms(c8)} ms vs ${ms(peer)} ms: ${x(peer / c8)} | ${yes(peer / c8 >= 3)} |`);
+  const siteDir = path.resolve(REPO, browser.args.site);
+  if (existsSync(siteDir) && site.length) {
+    const whole = readdirSync(siteDir).map((f) => path.join(siteDir, f)).filter((f) => statSync(f).isFile())
+      .reduce((a, f) => a + gzipSync(readFileSync(f), { level: 9 }).length, 0);
+    const pageGz = site[0].payload.gzip;
+    L.push(`| whole site (every file in build/site, gzip -9) ≤ 200 KB; the page's own download ≤ 180 KB | ${kb(whole)}; page ${kb(pageGz)} | ${yes(whole <= 200 * 1024 && pageGz <= 180 * 1024)} |`);
+  }
+  if (st[plainCore]) {
+    L.push(`| the core's own cold start (asking for the runtime to the first logits in JS) ≤ 60 ms median | ${ms(st[plainCore].own, 1)} ms (${plainCore}; onnxruntime-web ${ms(st.ort?.own, 1)}, int8 ${ms(st['ort-int8']?.own, 1)}; tfjs ${ms(st.tfjs?.own, 1)}) | ${yes(st[plainCore].own <= 60)} |`);
+  }
 }
 if (native) {
   const agg = (name) => native.benchmarks.find((b) => b.run_name === name && b.aggregate_name === 'median')?.cpu_time;

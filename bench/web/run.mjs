@@ -264,7 +264,9 @@ try {
         // model the site ships, the peers with theirs. The hint lists come from one discovery
         // load per runtime (not counted).
         const base = (label) => (plain.find(([l]) => l === label) || plain[0])[1]; // core-f16, or core
-        const hinted = [['core-f16', 'core-preload'], ['ort', 'ort-preload'], ['tfjs', 'tfjs-preload']]
+        // The core with hints loads the model the site ships: int8 when given, else F16.
+        const siteCore = args.modelInt8 ? 'core-int8' : 'core-f16';
+        const hinted = [[siteCore, 'core-preload'], ['ort', 'ort-preload'], ['tfjs', 'tfjs-preload']]
           .map(([from, label]) => [label, { ...base(from), preload: label }]);
         for (const [label, p] of hinted) {
           if (hints.has(label)) continue;
