@@ -18,6 +18,9 @@ constexpr uint32_t kInputId = 0;
 constexpr uint32_t kLogitsId = 1;
 constexpr uint32_t kGradcamId = 2;
 constexpr uint32_t kExternalIds = 3;
+// The int8 body's subgraph: its input is kInputId (int8 codes), its output the int8 part's last
+// layer.
+constexpr uint32_t kInt8OutputId = 1;
 
 Status XnnError(const char* what, xnn_status status) {
   return Status::Errorf("xnnpack: %s failed (status %d)", what, static_cast<int>(status));
@@ -227,7 +230,8 @@ class XnnpackInt8Body : public Int8Body {
     }
     xnn_delete_subgraph(subgraph);
     DIGITS_RETURN_IF_ERROR(status);
-    const xnn_external_value values[2] = {{kInputId, input_.data()}, {kLogitsId, output_.data()}};
+    const xnn_external_value values[2] = {{kInputId, input_.data()},
+                                          {kInt8OutputId, output_.data()}};
     s = xnn_setup_runtime(runtime_, 2, values);
     if (s != xnn_status_success) return XnnError("xnn_setup_runtime (int8)", s);
     return Status::Ok();
@@ -268,7 +272,7 @@ class XnnpackInt8Body : public Int8Body {
       uint32_t y = 0;
       DIGITS_RETURN_IF_ERROR(
           DefineQ8(subgraph, net_.layers[last].output, net_.layers[last].output_q,
-                   last == net_.int8_end ? kLogitsId : XNN_INVALID_VALUE_ID,
+                   last == net_.int8_end ? kInt8OutputId : XNN_INVALID_VALUE_ID,
                    last == net_.int8_end ? XNN_VALUE_FLAG_EXTERNAL_OUTPUT : 0, &y));
       xnn_status s = xnn_status_success;
       switch (layer.type) {
