@@ -1,5 +1,6 @@
 // Native benchmarks of the core (Google Benchmark), batch 1, on the shipped model:
-//   forward per backend (XNNPACK, built-in) and a deliberately naive forward (plain loops,
+//   forward per backend (XNNPACK, built-in), of the float model and of its int8 twin
+//   (MODEL_int8.safetensors beside it), and a deliberately naive forward (plain loops,
 //   kernels::ReferenceLayer) measured in the same run, so results read as ratios;
 //   preprocess (strokes -> 28x28), Grad-CAM, and the whole recognize with and without Grad-CAM.
 // Counters: MACs per forward pass and the achieved GFLOP/s (2 FLOP per multiply-add).
@@ -26,10 +27,16 @@ namespace {
 
 std::string g_model = DIGITS_MODEL_DIR "/digits.safetensors";
 
+// The int8 twin of a model file: digits.safetensors -> digits_int8.safetensors.
+std::string Int8Model() {
+  return g_model.substr(0, g_model.rfind(".safetensors")) + "_int8.safetensors";
+}
+
 struct Fixture {
   std::unique_ptr<Recognizer> xnnpack, builtin;
-  std::vector<float> pixels;    // MNIST test image 0, in [0, 1]
-  std::vector<Stroke> strokes;  // stroke fixture digit 0
+  std::unique_ptr<Recognizer> xnnpack_int8, builtin_int8;  // null without an int8 twin
+  std::vector<float> pixels;                               // MNIST test image 0, in [0, 1]
+  std::vector<Stroke> strokes;                             // stroke fixture digit 0
 };
 
 Fixture& Get() {
@@ -37,6 +44,12 @@ Fixture& Get() {
     auto* fx = new Fixture();
     Status s = Recognizer::CreateFromFile(g_model, BackendKind::kXnnpack, &fx->xnnpack);
     if (s.ok()) s = Recognizer::CreateFromFile(g_model, BackendKind::kBuiltin, &fx->builtin);
+    if (s.ok() && std::ifstream(Int8Model()).good()) {
+      s = Recognizer::CreateFromFile(Int8Model(), BackendKind::kXnnpack, &fx->xnnpack_int8);
+      if (s.ok()) {
+        s = Recognizer::CreateFromFile(Int8Model(), BackendKind::kBuiltin, &fx->builtin_int8);
+      }
+    }
     MnistImages m;
     if (s.ok()) s = ReadMnistImages(DIGITS_MNIST_DIR "/t10k-images-idx3-ubyte.gz", &m);
     if (!s.ok()) {
@@ -81,6 +94,26 @@ void BM_ForwardBuiltin(benchmark::State& state) {
     benchmark::DoNotOptimize(p.digit);
   }
   SetFlops(state, f.builtin->network());
+}
+
+void ForwardInt8(benchmark::State& state, Recognizer* r) {
+  if (!r) {
+    state.SkipWithError(("no int8 model " + Int8Model()).c_str());
+    return;
+  }
+  Fixture& f = Get();
+  Prediction p;
+  for (auto _ : state) {
+    r->Classify(f.pixels.data(), f.pixels.size(), &p);
+    benchmark::DoNotOptimize(p.digit);
+  }
+  SetFlops(state, r->network());
+}
+void BM_ForwardXnnpackInt8(benchmark::State& s) {
+  ForwardInt8(s, Get().xnnpack_int8.get());
+}
+void BM_ForwardBuiltinInt8(benchmark::State& s) {
+  ForwardInt8(s, Get().builtin_int8.get());
 }
 
 // The baseline: every layer with plain loops (no im2col, no packing, no vectors by hand).
@@ -152,6 +185,10 @@ void BM_LoadModelF16Builtin(benchmark::State& s) {
   LoadModel(s, f16, BackendKind::kBuiltin);
 }
 
+void BM_LoadModelInt8Builtin(benchmark::State& s) {
+  LoadModel(s, Int8Model(), BackendKind::kBuiltin);
+}
+
 void Recognize(benchmark::State& state, Recognizer* r, bool gradcam) {
   Fixture& f = Get();
   RecognizeOptions options;
@@ -202,6 +239,8 @@ void BM_RecognizeNumberAdversarial(benchmark::State& state) {
 BENCHMARK(BM_ForwardNaive);
 BENCHMARK(BM_ForwardBuiltin);
 BENCHMARK(BM_ForwardXnnpack);
+BENCHMARK(BM_ForwardBuiltinInt8);
+BENCHMARK(BM_ForwardXnnpackInt8);
 BENCHMARK(BM_Preprocess);
 BENCHMARK(BM_GradCam);
 BENCHMARK(BM_RecognizeBuiltin);
@@ -210,6 +249,7 @@ BENCHMARK(BM_RecognizeXnnpack);
 BENCHMARK(BM_RecognizeXnnpackGradCam);
 BENCHMARK(BM_LoadModelBuiltin);
 BENCHMARK(BM_LoadModelF16Builtin);
+BENCHMARK(BM_LoadModelInt8Builtin);
 BENCHMARK(BM_SplitAdversarial)->DenseRange(0, 7)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_RecognizeNumberAdversarial)->DenseRange(0, 7)->Unit(benchmark::kMillisecond);
 

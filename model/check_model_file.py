@@ -33,7 +33,7 @@ def read_model(path):
     tensors = {}
     spans = []
     for name, e in header.items():
-        dt = {"F32": "<f4", "F16": "<f2"}[e["dtype"]]
+        dt = {"F32": "<f4", "F16": "<f2", "I8": "i1", "I32": "<i4"}[e["dtype"]]
         b, en = e["data_offsets"]
         size = int(np.prod(e["shape"])) * np.dtype(dt).itemsize
         assert 0 <= b <= en <= len(buf), f"{name}: offsets out of range"

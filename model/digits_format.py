@@ -43,6 +43,8 @@ LABELS = [str(i) for i in range(10)]
 NOT_A_DIGIT_LABEL = "not a digit"
 
 _DTYPES = {"F32": np.dtype("<f4"), "F16": np.dtype("<f2")}
+# Integer tensors of an int8 model (core/MODEL_FORMAT.md, "int8 models"): written as they are.
+_INT_DTYPES = {np.dtype("int8"): "I8", np.dtype("int32"): "I32"}
 
 
 # --------------------------------------------------------------------------------------------
@@ -278,7 +280,8 @@ def round_tensors(tensors: Dict[str, np.ndarray], dtype: str) -> "OrderedDict[st
 
 def model_file_bytes(arch: dict, tensors: Dict[str, np.ndarray], dtype="F32",
                      extra_metadata: Optional[Dict[str, str]] = None) -> bytes:
-    """Serialize. `dtype` is "F32", "F16", or a dict name -> dtype (mixed storage)."""
+    """Serialize. `dtype` is "F32", "F16", or a dict name -> dtype (mixed storage); int8 and int32
+    arrays are stored as I8 and I32 whatever `dtype` says."""
     infer_shapes(arch)  # validate before writing
     meta = OrderedDict()
     meta["format"] = FORMAT_TAG
@@ -291,6 +294,13 @@ def model_file_bytes(arch: dict, tensors: Dict[str, np.ndarray], dtype="F32",
     blobs = []
     off = 0
     for name, t in tensors.items():
+        if isinstance(t, np.ndarray) and t.dtype in _INT_DTYPES:
+            raw = np.ascontiguousarray(t).astype(t.dtype.newbyteorder("<")).tobytes(order="C")
+            header[name] = {"dtype": _INT_DTYPES[t.dtype], "shape": [int(d) for d in t.shape],
+                            "data_offsets": [off, off + len(raw)]}
+            blobs.append(raw)
+            off += len(raw)
+            continue
         dt = dtype[name] if isinstance(dtype, dict) else dtype
         t = np.ascontiguousarray(np.asarray(t, dtype=np.float32))
         if not np.all(np.isfinite(t)):

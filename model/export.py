@@ -200,6 +200,8 @@ def onnx_numpy_run(model_proto, x):
             out = ins[0] - ins[1]
         elif op == "Div":
             out = ins[0] / ins[1]
+        elif op == "Identity":
+            out = ins[0]
         elif op == "Relu":
             out = np.maximum(ins[0], 0)
         elif op == "Conv":
@@ -216,6 +218,16 @@ def onnx_numpy_run(model_proto, x):
             out = ins[0].mean(axis=(2, 3), keepdims=True)
         elif op == "Flatten":
             out = ins[0].reshape(ins[0].shape[0], -1)
+        elif op in ("QuantizeLinear", "DequantizeLinear"):  # per tensor, or per channel on `axis`
+            scale, zp = ins[1], ins[2] if len(ins) > 2 and ins[2] is not None else np.zeros_like(ins[1])
+            if scale.ndim == 1:
+                shape = [1] * ins[0].ndim
+                shape[a["axis"].i if "axis" in a else 1] = -1
+                scale, zp = scale.reshape(shape), zp.reshape(shape)
+            if op == "QuantizeLinear":  # round half to even, saturate to int8
+                out = np.clip(np.rint(ins[0] / scale) + zp, -128, 127)
+            else:
+                out = (ins[0] - zp) * scale
         elif op == "Gemm":
             tb = a["transB"].i if "transB" in a else 0
             w = ins[1].T if tb else ins[1]

@@ -85,6 +85,29 @@ TEST(CliEval, ShippedModelMatchesItsCard) {
   }
 }
 
+// The int8 model on the MNIST test set, on every backend of this build: exactly the errors of
+// the Python int8 reference (model/quantize.py export wrote them from the same file), and within
+// the budget of 0.1% of the float model's accuracy.
+TEST(CliEval, Int8ModelMakesThePythonReferencesErrors) {
+  std::ifstream f(DIGITS_MODEL_DIR "/int8_test_errors.json");
+  const json recorded = json::parse(f, nullptr, false);
+  ASSERT_TRUE(recorded.is_object()) << "model/int8_test_errors.json is missing or not JSON";
+  std::ifstream ff(DIGITS_MODEL_DIR "/test_errors.json");
+  const json float_errors = json::parse(ff, nullptr, false);
+  ASSERT_TRUE(float_errors.is_object());
+  const std::vector<int> expected = recorded["error_indices"].get<std::vector<int>>();
+  for (BackendKind kind : test::AvailableBackends()) {
+    const char* backend = BackendName(kind);
+    const json result = Eval(DIGITS_MODEL_DIR "/digits_int8.safetensors", backend);
+    ASSERT_TRUE(result.is_object()) << backend;
+    EXPECT_EQ(result["count"], 10000);
+    EXPECT_EQ(result["error_indices"].get<std::vector<int>>(), expected) << backend;
+    EXPECT_GE(result["accuracy"].get<double>(), float_errors["accuracy"].get<double>() - 0.001);
+    std::printf("int8 %s: %d errors, %.2f%%, %.4f ms/image\n", backend, result["errors"].get<int>(),
+                100 * result["accuracy"].get<double>(), result["ms_per_image"].get<double>());
+  }
+}
+
 TEST(CliEval, ReportsBadInputs) {
   const std::string cli = std::string(DIGITS_CLI) + " eval ";
   const std::string tiny = DIGITS_TEST_DATA "/tiny.safetensors";

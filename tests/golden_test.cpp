@@ -114,9 +114,62 @@ TEST_P(Golden, GradCamMatchesPyTorch) {
   EXPECT_EQ(versus * 2, checked) << "each case should hold a class-difference map";
 }
 
+// The int8 goldens (model/quantize.py export, scripts/quantize-test-models) hold the logits of the
+// Python int8 reference (QuantNet, read from the int8 file) and its head in float64: the tests
+// above hold them to the same 1e-4 as the float models, because after the int8 part the head is
+// float32 in the core (its summation order differs from PyTorch's float64 by ~1e-6). The int8
+// part itself is exact:
 INSTANTIATE_TEST_SUITE_P(TestModels, Golden,
                          ::testing::Values("tiny", "tiny_gap", "tiny_gap_f16", "digits",
-                                           "digits_f16"));
+                                           "digits_f16", "tiny_int8", "tiny_gap_int8",
+                                           "digits_int8"));
+
+// int8 models: the int8 part is integer arithmetic, and float32 requantization computed in the
+// reference's order, so every backend's int8 codes equal the Python reference's bit for bit: the
+// Grad-CAM activations are exactly (code - zero point) * scale. The backends share the float head
+// code, so their logits are identical too.
+class GoldenInt8 : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(GoldenInt8, BackendsReproduceTheReferenceCodesBitForBit) {
+  const json golden = ReadJson(std::string(DIGITS_TEST_DATA "/") + GetParam() + ".golden.json");
+  ASSERT_TRUE(golden.is_object()) << "golden file is not JSON";
+  Network net;
+  const Status loaded = LoadNetworkFile(ModelPath(golden), &net);
+  ASSERT_TRUE(loaded.ok()) << loaded.message();
+  ASSERT_TRUE(net.int8());
+  ASSERT_EQ(golden["int8_output_layer"].get<int>(), net.int8_end);
+  ASSERT_EQ(net.gradcam_layer, net.int8_end) << "the Grad-CAM activations are the int8 output";
+  const Quantization q = net.layers[net.int8_end].output_q;
+  std::vector<std::vector<float>> logits_by_backend;
+  for (BackendKind kind : test::AvailableBackends()) {
+    std::unique_ptr<Backend> backend;
+    const Status created = CreateBackend(net, kind, &backend);
+    ASSERT_TRUE(created.ok()) << created.message();
+    std::vector<float> all;
+    int codes = 0;
+    for (const json& c : golden["cases"]) {
+      const std::vector<float> input = c["input"].get<std::vector<float>>();
+      const std::vector<int> expected = c["int8_output"].get<std::vector<int>>();
+      ForwardOutput out;
+      ASSERT_TRUE(backend->Forward(input.data(), true, &out).ok());
+      ASSERT_EQ(out.gradcam_activations.size(), expected.size());
+      for (size_t i = 0; i < expected.size(); ++i, ++codes) {
+        ASSERT_EQ(out.gradcam_activations[i],
+                  static_cast<float>(expected[i] - q.zero_point) * q.scale)
+            << BackendName(kind) << " case " << c["name"] << " element " << i << " (code "
+            << expected[i] << ")";
+      }
+      all.insert(all.end(), out.logits.begin(), out.logits.end());
+    }
+    EXPECT_GT(codes, 500) << "the golden file should hold the int8 codes";
+    logits_by_backend.push_back(all);
+  }
+  for (size_t b = 1; b < logits_by_backend.size(); ++b)
+    EXPECT_EQ(logits_by_backend[b], logits_by_backend[0]);
+}
+
+INSTANTIATE_TEST_SUITE_P(Int8Models, GoldenInt8,
+                         ::testing::Values("tiny_int8", "tiny_gap_int8", "digits_int8"));
 
 }  // namespace
 }  // namespace digits

@@ -43,6 +43,36 @@ inline std::vector<uint8_t> MakeModelFile(const nlohmann::json& architecture,
   return MakeSafetensors(header, data);
 }
 
+// A tensor of any dtype (an int8 model's I8 weights, I32 biases, F32 scales): its raw bytes.
+struct RawTensor {
+  std::string name, dtype;
+  std::vector<int64_t> shape;
+  std::vector<uint8_t> bytes;
+};
+
+// The values' bytes (the tests run on little-endian hosts, as safetensors is).
+template <typename T>
+RawTensor Raw(const std::string& name, const std::string& dtype, std::vector<int64_t> shape,
+              const std::vector<T>& values) {
+  RawTensor t{name, dtype, std::move(shape), std::vector<uint8_t>(values.size() * sizeof(T))};
+  if (!values.empty()) std::memcpy(t.bytes.data(), values.data(), t.bytes.size());
+  return t;
+}
+
+inline std::vector<uint8_t> MakeRawModelFile(const nlohmann::json& architecture,
+                                             const std::vector<RawTensor>& tensors) {
+  nlohmann::json header;
+  header["__metadata__"] = {{"format", "digits/1"}, {"architecture", architecture.dump()}};
+  std::vector<uint8_t> data;
+  for (const RawTensor& t : tensors) {
+    const size_t begin = data.size();
+    data.insert(data.end(), t.bytes.begin(), t.bytes.end());
+    header[t.name] = {
+        {"dtype", t.dtype}, {"shape", t.shape}, {"data_offsets", {begin, data.size()}}};
+  }
+  return MakeSafetensors(header, data);
+}
+
 inline std::vector<float> RandomValues(size_t n, std::mt19937* rng, float scale = 1.0f) {
   std::normal_distribution<float> dist(0.0f, scale);
   std::vector<float> v(n);

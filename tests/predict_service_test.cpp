@@ -62,5 +62,23 @@ TEST(Base64, BatchImagesWithWhitespaceAreRefusedNotPadded) {
   }
 }
 
+// The service over an int8 model: /model says how many layers run in int8, and a drawing is
+// recognized through them.
+TEST(PredictService, ServesAnInt8Model) {
+  std::unique_ptr<PredictService> service;
+  const Status s =
+      PredictService::Create(DIGITS_TEST_DATA "/tiny_gap_int8.safetensors", {}, &service);
+  ASSERT_TRUE(s.ok()) << s.message();
+  const nlohmann::json model = nlohmann::json::parse(service->Model().body);
+  EXPECT_EQ(model["int8_layers"], 5);  // conv, relu, maxpool, conv, relu
+  const HttpReply reply = service->Predict(
+      "application/json", R"({"strokes": [[[10, 10], [10, 60]]], "gradcam": true})", {});
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  const nlohmann::json result = nlohmann::json::parse(reply.body);
+  ASSERT_EQ(result["digits"].size(), 1u);
+  EXPECT_EQ(result["digits"][0]["probabilities"].size(), 10u);
+  EXPECT_TRUE(result["digits"][0]["gradcam"].is_object());
+}
+
 }  // namespace
 }  // namespace digits

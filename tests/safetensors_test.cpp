@@ -33,7 +33,7 @@ TEST(Safetensors, ParsesAFileThatIsNoDigitsModel) {
   ASSERT_TRUE(s.ok()) << s.message();
   ASSERT_EQ(file.tensors.size(), 2u);
   EXPECT_EQ(file.metadata.at("note"), "hello");
-  EXPECT_TRUE(file.tensors.at("b").f16);
+  EXPECT_EQ(file.tensors.at("b").dtype, Dtype::kF16);
   std::vector<float> a, b;
   ASSERT_TRUE(ReadTensor(file, "a", {2}, &a).ok());
   ASSERT_TRUE(ReadTensor(file, "b", {1, 2}, &b).ok());

@@ -106,6 +106,7 @@ TEST(Server, AnswersEqualTheCli) {
   const json model = json::parse(res->body);
   EXPECT_EQ(model["sha256"].get<std::string>().size(), 64u);
   EXPECT_GT(model["parameters"].get<int>(), 1000);
+  EXPECT_EQ(model["int8_layers"], 0);      // the float model
   EXPECT_EQ(model["labels"].size(), 11u);  // the digits and "not a digit"
   EXPECT_EQ(model["not_a_digit_class"], 10);
   EXPECT_GT(model["not_a_digit_threshold"].get<double>(), 0.0);

@@ -11,21 +11,33 @@
 //          turns in blocks of n/10 so slow drift of the machine hits all of them alike;
 //       3. times the core's recognize (strokes -> digit; with and without Grad-CAM) against JS
 //          canvas preprocessing + each peer's inference, over fixture drawings.
+// With the int8 files (run.mjs --model-int8, --onnx-int8), runtimes 'core-int8' (the core on the
+// int8 model) and 'ort-int8' (onnxruntime-web on its ONNX QDQ export) join: they are checked
+// against each other (the same int8 network), not against the float runtimes.
 // The result (or {error}) is put in window.__bench.
 const params = new URLSearchParams(location.search);
 const cfg = {
   siteUrl: new URL(params.get('site') || '/site/', location.href).href,
   modelUrl: new URL(params.get('model') || '/model/model.safetensors', location.href).href,
   onnxUrl: new URL(params.get('onnx') || '/model/model.onnx', location.href).href,
+  modelInt8Url: new URL(params.get('model-int8') || '/model/model_int8.safetensors', location.href).href,
+  onnxInt8Url: new URL(params.get('onnx-int8') || '/model/model_int8.onnx', location.href).href,
 };
+const isInt8 = (name) => name.endsWith('-int8');
 // core2: a second build of the core (another site folder, served as /site2/) for A/B
 // comparisons of kernel changes in the same page.
 const RUNTIMES = (params.get('runtimes') || 'core,ort,tfjs,naive').split(',');
 
 async function loadRuntime(name, config = cfg) {
   const t0 = performance.now();
-  const mod = await import(`./runtimes/${name === 'core2' ? 'core' : name}.mjs`);
-  const rt = await mod.load(name === 'core2' ? { ...config, siteUrl: new URL('/site2/', location.href).href } : config);
+  const variants = {
+    core2: ['core', { siteUrl: new URL('/site2/', location.href).href }],
+    'core-int8': ['core', { modelUrl: config.modelInt8Url }],
+    'ort-int8': ['ort', { onnxUrl: config.onnxInt8Url }],
+  };
+  const [module, override] = variants[name] || [name, {}];
+  const mod = await import(`./runtimes/${module}.mjs`);
+  const rt = await mod.load({ ...config, ...override });
   rt.name = name;
   rt.loadMs = performance.now() - t0;
   return rt;
@@ -143,15 +155,21 @@ async function full() {
   const mismatches = [];
   const maxDiff = Object.fromEntries(RUNTIMES.map((r) => [r, 0]));
   const classes = new Set();
+  const floats = RUNTIMES.filter((r) => !isInt8(r)), int8s = RUNTIMES.filter(isInt8);
+  let int8VsFloat = 0;
   for (const { what, x } of checkInputs) {
     const logits = {};
     for (const rt of runtimes) logits[rt.name] = Float32Array.from(await rt.infer(x));
-    const ref = logits.naive || logits.core;
+    // Float runtimes against the naive float network, int8 ones against the core's int8 path.
+    const ref = logits.naive || logits.core, ref8 = logits['core-int8'];
     const tops = Object.fromEntries(RUNTIMES.map((r) => [r, argmax(logits[r])]));
     for (const r of RUNTIMES) {
-      for (let i = 0; i < ref.length; i++) maxDiff[r] = Math.max(maxDiff[r], Math.abs(logits[r][i] - ref[i]));
+      const base = isInt8(r) && ref8 ? ref8 : ref;
+      for (let i = 0; i < base.length; i++) maxDiff[r] = Math.max(maxDiff[r], Math.abs(logits[r][i] - base[i]));
     }
-    if (new Set(Object.values(tops)).size !== 1) mismatches.push({ what, tops });
+    const disagree = (names) => new Set(names.map((r) => tops[r])).size > 1;
+    if (disagree(floats) || disagree(int8s)) mismatches.push({ what, tops });
+    if (int8s.length && tops[int8s[0]] !== tops[floats[0]]) int8VsFloat++;
     classes.add(tops.core);
   }
   // Info: how often canvas preprocessing + inference reads a drawing like the core does.
@@ -197,6 +215,7 @@ async function full() {
     versions: Object.fromEntries(runtimes.map((r) => [r.name, r.version])),
     warmLoadMs: Object.fromEntries(runtimes.map((r) => [r.name, r.loadMs])),
     check: { inputs: checkInputs.length, mismatches, maxAbsLogitDiffVsNaive: maxDiff, classesSeen: classes.size,
+      int8DiffsAreVs: 'core-int8', int8VsFloatTopDisagreements: int8VsFloat,
       canvasPreprocessAgreesWithCore: `${canvasAgrees}/${drawings.length}` },
     inference,
     recognize,

@@ -5,9 +5,10 @@
 //   node bench/web/report.mjs --browser B.json --native N.json --out bench/RESULTS.md --command "..."
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '../..');
@@ -69,6 +70,7 @@ const shown = (p) => (p.startsWith('..') ? path.resolve(REPO, p) : p);
 const modelPath = path.resolve(REPO, browser.args.model);
 const model = modelInfo(modelPath);
 const f16 = browser.args.modelF16 ? modelInfo(path.resolve(REPO, browser.args.modelF16)) : null;
+const int8 = browser.args.modelInt8 ? modelInfo(path.resolve(REPO, browser.args.modelInt8)) : null;
 
 const L = [];
 L.push(BEGIN);
@@ -82,13 +84,16 @@ L.push(`| browser | Chromium ${browser.chromium} headless (Debian), --disable-gp
 L.push(`| peers | onnxruntime-web ${pkgVersion('onnxruntime-web')} (wasm EP, numThreads 1, SIMD build); @tensorflow/tfjs ${pkgVersion('@tensorflow/tfjs')} + @tensorflow/tfjs-backend-wasm ${pkgVersion('@tensorflow/tfjs-backend-wasm')} (SIMD, 1 thread); playwright-core ${pkgVersion('playwright-core')} |`);
 L.push(`| core | Emscripten ${(tool('emcc', ['--version']).match(/\d+\.\d+\.\d+/) || ['n/a'])[0]}, -O3 -msimd128, built-in kernels (wasm); native: ${tool('clang', ['--version'])}, Release |`);
 L.push(`| Node | ${browser.node} |`);
-L.push(`| model | \`${shown(browser.args.model)}\` (${model.dtypes}, ${kb(model.bytes)}, sha256 ${model.sha256}…): ${model.params.toLocaleString('en')} parameters, ${(macs / 1e6).toFixed(2)}M MACs per digit; ONNX \`${shown(browser.args.onnx)}\`${f16 ? `; F16 \`${shown(browser.args.modelF16)}\` (${kb(f16.bytes)})` : ''} |`);
-if (model.meta.accuracy) L.push(`| model accuracy | ${model.meta.accuracy}${f16?.meta.accuracy ? `; F16: ${f16.meta.accuracy}` : ''} |`);
+L.push(`| model | \`${shown(browser.args.model)}\` (${model.dtypes}, ${kb(model.bytes)}, sha256 ${model.sha256}…): ${model.params.toLocaleString('en')} parameters, ${(macs / 1e6).toFixed(2)}M MACs per digit; ONNX \`${shown(browser.args.onnx)}\`${f16 ? `; F16 \`${shown(browser.args.modelF16)}\` (${kb(f16.bytes)})` : ''}${int8 ? `; int8 \`${shown(browser.args.modelInt8)}\` (${kb(int8.bytes)}) and its ONNX QDQ \`${shown(browser.args.onnxInt8)}\`` : ''} |`);
+if (model.meta.accuracy) L.push(`| model accuracy | ${model.meta.accuracy}${f16?.meta.accuracy ? `; F16: ${f16.meta.accuracy}` : ''}${int8?.meta.accuracy ? `; int8: ${int8.meta.accuracy}` : ''} |`);
 L.push(`| repetitions | ${runs.length} runs (a fresh browser each); per run: ${browser.args.n} timed inferences per runtime after ${browser.args.warmup} warm-up ones, cold starts ×${browser.args.startupRepeats}; tables show the median of the per-run medians |`);
 L.push('');
 
 // --- inference ---
 const RT = [['core', 'digits core (wasm, SIMD128)'], ['ort', 'onnxruntime-web'], ['tfjs', 'tfjs + tfjs-backend-wasm'], ['naive', 'naive plain JS']];
+if (full[0].inference['core-int8']) {
+  RT.push(['core-int8', 'digits core, **int8 model** (wasm, SIMD128 i32x4.dot_i16x8_s)'], ['ort-int8', 'onnxruntime-web, int8 model (ONNX QDQ)']);
+}
 const inf = Object.fromEntries(RT.map(([k]) => [k, { med: metric('inference', k), p90: metric('inference', k, 'p90'), loop: metric('inference', k, 'loopMeanMs') }]));
 L.push('### Browser: inference of one digit (28x28 floats in, 10 logits back in JS)');
 L.push('');
@@ -120,10 +125,13 @@ L.push('');
 // --- start-up and payload ---
 // Plain: the runtime's page requests what it needs as it goes. "-preload": the same page with
 // preload hints for all of that runtime's files (the site's own page has them for the core).
-const KINDS = [['core', 'digits core, F32 model'], ['core-f16', 'digits core, F16 model (the model the site ships)'],
+// The model the site ships (web/CMakeLists.txt): int8 when the run had it, else F16.
+const siteModel = int8 ? 'int8' : 'F16';
+const KINDS = [['core', 'digits core, F32 model'], ['core-f16', `digits core, F16 model${int8 ? '' : ' (the model the site ships)'}`],
   ['ort', 'onnxruntime-web'], ['tfjs', 'tfjs + tfjs-backend-wasm'], ['naive', 'naive plain JS'],
-  ['core-preload', 'digits core, F16 model, **with preload hints** (as the site\'s page loads it)'],
-  ['ort-preload', 'onnxruntime-web, with preload hints'], ['tfjs-preload', 'tfjs + tfjs-backend-wasm, with preload hints']];
+  ['core-preload', `digits core, ${siteModel} model, **with preload hints** (as the site's page loads it)`],
+  ['ort-preload', 'onnxruntime-web, with preload hints'], ['tfjs-preload', 'tfjs + tfjs-backend-wasm, with preload hints'],
+  ['core-int8', 'digits core, int8 model (the model the site ships)'], ['ort-int8', 'onnxruntime-web, int8 model (ONNX QDQ)']];
 const st = {};
 for (const [k] of KINDS) {
   const per = runs.map((r) => r.startup.filter((s) => s.label === k));
@@ -138,11 +146,12 @@ for (const [k] of KINDS) {
   };
 }
 // Each peer is compared with the core loaded the same way (both plain, or both with hints).
-const coreFor = (k) => (k.endsWith('-preload') ? st['core-preload'] : st['core-f16'] || st.core);
+const plainCore = st['core-int8'] ? 'core-int8' : st['core-f16'] ? 'core-f16' : 'core';  // the site's, plain
+const coreFor = (k) => (k.endsWith('-preload') ? st['core-preload'] : st[plainCore]);
 const site = runs.flatMap((r) => r.site || []);
 L.push('### Browser: cold start (empty cache, new browser context) and download');
 L.push('');
-L.push('"First result": navigation start to the first logits in JS. "Own": the same minus the bench page\'s harness (page and script loaded, before the runtime is requested), i.e. the runtime\'s fetch + compile + model load + first inference; with preload hints the files are already on their way during the harness, so compare those rows by "first result". "Next 5": the median of the five calls right after the first, still in cold code (what a first stroke meets without a warm-up). Download: every file the runtime fetched (gzip -9 sizes: what a static host would send compressed). Ratios: each peer against the core loaded the same way (plain against plain F16, hints against hints).');
+L.push('"First result": navigation start to the first logits in JS. "Own": the same minus the bench page\'s harness (page and script loaded, before the runtime is requested), i.e. the runtime\'s fetch + compile + model load + first inference; with preload hints the files are already on their way during the harness, so compare those rows by "first result". "Next 5": the median of the five calls right after the first, still in cold code (what a first stroke meets without a warm-up). Download: every file the runtime fetched (gzip -9 sizes: what a static host would send compressed). Ratios: each peer against the core loaded the same way (plain against plain with the site\'s model, hints against hints; onnxruntime-web int8 against the core\'s int8).');
 L.push('');
 if (Object.keys(st).length) {
   L.push('| runtime | first result ms | own ms | first inference ms | next 5 inferences ms | core is sooner by (first / own) | download raw | download gzip | per-run medians (first) |');
@@ -156,7 +165,7 @@ if (Object.keys(st).length) {
   }
   if (site.length) {
     const sp = site[0].payload;
-    L.push(`| **the site** (build/site/index.html: page, widget code, wasm, F16 model) | ${ms(median(site.map((s) => s.readyMs)), 1)} (\`digits-ready\` mark) | | | | | ${kb(sp.raw)} | **${kb(sp.gzip)}** | |`);
+    L.push(`| **the site** (build/site/index.html: page, widget code, wasm, ${siteModel} model) | ${ms(median(site.map((s) => s.readyMs)), 1)} (\`digits-ready\` mark) | | | | | ${kb(sp.raw)} | **${kb(sp.gzip)}** | |`);
   }
   L.push('');
   const unused = Object.entries(st).filter(([, s]) => s.refetched.length);
@@ -166,7 +175,7 @@ if (Object.keys(st).length) {
   }
   // Where the core's cold start goes: when each of its files arrived (median over all cold
   // starts, ms after the harness requested the runtime), then model load and first inference.
-  for (const k of ['core-f16', 'core-preload']) {
+  for (const k of [plainCore, 'core-preload']) {
     const all = runs.flatMap((r) => r.startup.filter((s) => s.label === k));
     if (!all.length) continue;
     const at = new Map();
@@ -179,14 +188,14 @@ if (Object.keys(st).length) {
     const order = [...at].map(([p, v]) => [p, median(v)]).filter(([p]) => !p.startsWith('/data/') && p !== '/bench/bench.mjs')
       .sort((a, b) => a[1] - b[1]);
     const phase = (name) => median(all.map((s) => s.phases[name]));
-    L.push(`Core cold start, ${k === 'core-f16' ? 'plain' : 'with preload hints'} (median ms after the harness asked for the runtime; response ends, negative: before): ` +
+    L.push(`Core cold start, ${k === plainCore ? 'plain' : 'with preload hints'} (median ms after the harness asked for the runtime; response ends, negative: before): ` +
       `${order.map(([p, t]) => `\`${path.basename(p)}\` ${t.toFixed(0)}`).join(', ')}; ` +
       `import of digits.js ${ms(phase('importJs'), 0)} ms, then createRecognizer() ${ms(phase('wasmAndModel'), 0)} ms (digits.mjs, the wasm and the model in parallel; compile, instantiate, Embind init, model load), ` +
       `first inference ${ms(median(all.map((s) => s.firstInferenceMs)), 1)} ms; first result at ${ms(median(all.map((s) => s.ownMs)), 0)} ms.`);
     L.push('');
   }
   const files = (k) => st[k]?.payload.files.map((f) => `\`${path.basename(f.path)}\` ${kb(f.gzip)}`).join(', ');
-  L.push(`Files (gzip): core: ${files('core-f16') || files('core')}; onnxruntime-web: ${files('ort')}; tfjs: ${files('tfjs')}.`);
+  L.push(`Files (gzip): core: ${files(plainCore)}; onnxruntime-web: ${files('ort')}${st['ort-int8'] ? ` (int8: ${files('ort-int8')})` : ''}; tfjs: ${files('tfjs')}.`);
   if (site.length) L.push(`The site: ${site[0].payload.files.map((f) => `\`${path.basename(f.path)}\` ${kb(f.gzip)}`).join(', ')}.`);
   L.push('');
 }
@@ -199,7 +208,8 @@ const diffs = Object.fromEntries(RT.map(([k]) => [k, Math.max(...checks.map((c) 
 L.push(`Per run, ${checks[0].inputs} inputs (MNIST test digits and the core's 28x28 inputs of fixture drawings) through all four runtimes: ` +
   `${checks.reduce((a, c) => a + c.mismatches.length, 0)} top-class disagreements in ${checks.length} runs; largest |logit − naive JS logit|: ` +
   `core ${diffs.core.toExponential(1)}, onnxruntime-web ${diffs.ort.toExponential(1)}, tfjs ${diffs.tfjs.toExponential(1)}. ` +
-  `JS canvas preprocessing + inference reads ${checks[0].canvasPreprocessAgreesWithCore} fixture drawings as the core's recognize does (its 28x28 image is not the core's, so this is information, not a check).`);
+  `JS canvas preprocessing + inference reads ${checks[0].canvasPreprocessAgreesWithCore} fixture drawings as the core's recognize does (its 28x28 image is not the core's, so this is information, not a check).` +
+  (diffs['core-int8'] !== undefined ? ` The int8 pair is checked against itself: largest |onnxruntime-web int8 logit − core int8 logit| ${diffs['ort-int8'].toExponential(1)}; the int8 model's top class differs from the float model's on ${checks.map((c) => c.int8VsFloatTopDisagreements).join(', ')} of the ${checks[0].inputs} inputs per run.` : ''));
 L.push('');
 
 // --- native ---
@@ -238,7 +248,7 @@ L.push(`| full recognize (with Grad-CAM) faster than each peer's inference + JS 
 if (st['core-preload'] && st['ort-preload'] && st['tfjs-preload']) {
   const c = st['core-preload'];
   const r1 = Math.min(st['ort-preload'].first, st['tfjs-preload'].first) / c.first;
-  const plainRef = st['core-f16'] || st.core;
+  const plainRef = st[plainCore];
   const r2 = plainRef && st.ort && st.tfjs ? Math.min(st.ort.own, st.tfjs.own) / plainRef.own : NaN;
   L.push(`| time to first result ≥ 5x sooner than both peers, ≤ 150 ms | with preload hints for every runtime: core ${ms(c.first, 1)} ms from page start, ${x(r1)} sooner than the sooner peer; plain loads, own time: core ${ms(plainRef?.own, 1)} ms, ${x(r2)} sooner | ${yes(r1 >= 5 && c.first <= 150)} |`);
 }
@@ -247,10 +257,32 @@ if (site.length && st.ort && st.tfjs) {
   const smaller = Math.min(st.ort.payload.gzip, st.tfjs.payload.gzip);
   L.push(`| site payload ≤ 300 KB gzip (10x smaller than the smaller peer) | ${kb(g)}; the smaller peer (runtime + model, cold start) ${kb(smaller)}: ${x(smaller / g)} smaller | ${yes(g <= 300 * 1024)}${smaller / g >= 10 ? '' : ' (ratio < 10x)'} |`);
 }
+if (inf['core-int8']) {
+  // The int8 issue's targets: its speed, the site's size (every file in build/site, and what the
+  // page downloads), the core's own cold start.
+  const c8 = inf['core-int8'].med.value;
+  const peer = Math.min(inf.ort.med.value, inf.tfjs.med.value, inf['ort-int8'].med.value);
+  L.push(`| wasm inference of the int8 model ≥ 1.5x faster than the core's float model | ${ms(c8)} ms vs ${ms(inf.core.med.value)} ms: ${x(inf.core.med.value / c8)} | ${yes(inf.core.med.value / c8 >= 1.5)} |`);
+  L.push(`| ... and ≥ 3x faster than the faster peer (onnxruntime-web int8 or float, tfjs) | ${ms(c8)} ms vs ${ms(peer)} ms: ${x(peer / c8)} | ${yes(peer / c8 >= 3)} |`);
+  const siteDir = path.resolve(REPO, browser.args.site);
+  if (existsSync(siteDir) && site.length) {
+    const whole = readdirSync(siteDir).map((f) => path.join(siteDir, f)).filter((f) => statSync(f).isFile())
+      .reduce((a, f) => a + gzipSync(readFileSync(f), { level: 9 }).length, 0);
+    const pageGz = site[0].payload.gzip;
+    L.push(`| whole site (every file in build/site, gzip -9) ≤ 200 KB; the page's own download ≤ 180 KB | ${kb(whole)}; page ${kb(pageGz)} | ${yes(whole <= 200 * 1024 && pageGz <= 180 * 1024)} |`);
+  }
+  if (st[plainCore]) {
+    L.push(`| the core's own cold start (asking for the runtime to the first logits in JS) ≤ 60 ms median | ${ms(st[plainCore].own, 1)} ms (${plainCore}; onnxruntime-web ${ms(st.ort?.own, 1)}, int8 ${ms(st['ort-int8']?.own, 1)}; tfjs ${ms(st.tfjs?.own, 1)}) | ${yes(st[plainCore].own <= 60)} |`);
+  }
+}
 if (native) {
   const agg = (name) => native.benchmarks.find((b) => b.run_name === name && b.aggregate_name === 'median')?.cpu_time;
   const r = agg('BM_ForwardBuiltin') / agg('BM_ForwardXnnpack');
   L.push(`| natively, XNNPACK faster than the built-in backend | ${x(r)} (CPU time) | ${yes(r > 1)} |`);
+  const q = agg('BM_ForwardXnnpackInt8'), b8 = agg('BM_ForwardBuiltinInt8');
+  if (q && b8) {
+    L.push(`| natively, int8: XNNPACK int8 vs XNNPACK float vs built-in int8 vs built-in float (CPU time) | ${x(agg('BM_ForwardXnnpack') / q)} faster than XNNPACK float; ${x(b8 / q)} faster than built-in int8; built-in int8 ${x(agg('BM_ForwardBuiltin') / b8)} faster than built-in float | |`);
+  }
 }
 L.push('');
 L.push(END);

@@ -168,6 +168,8 @@ Status PredictService::Create(const std::string& model_path, const ServiceOption
       {"not_a_digit_threshold", net.not_a_digit_threshold},
       {"parameters", net.parameter_count()},
       {"macs", net.mac_count()},
+      // Layers 0..int8_layers-1 compute on int8 codes (core/MODEL_FORMAT.md); 0: a float model.
+      {"int8_layers", net.int8_end + 1},
       {"backend", BackendName(options.backend)},
       {"metadata", metadata}}.dump();
   *out = std::move(service);

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "backend_int8.h"
 #include "kernels.h"
 
 namespace digits {
@@ -123,6 +124,20 @@ BackendKind DefaultBackend() {
 
 Status CreateBackend(const Network& network, BackendKind kind, std::unique_ptr<Backend>* out) {
   if (network.layers.empty()) return Status::Error("the network has no layers (not loaded?)");
+  if (network.int8()) {
+    if (kind == BackendKind::kBuiltin) {
+      *out = CreateInt8Backend(network, kind, CreateBuiltinInt8Body(network));
+      return Status::Ok();
+    }
+#if DIGITS_WITH_XNNPACK
+    std::unique_ptr<Int8Body> body;
+    DIGITS_RETURN_IF_ERROR(CreateXnnpackInt8Body(network, &body));
+    *out = CreateInt8Backend(network, kind, std::move(body));
+    return Status::Ok();
+#else
+    return Status::Error("the xnnpack backend is not part of this build (use builtin)");
+#endif
+  }
   if (kind == BackendKind::kBuiltin) {
     *out = std::make_unique<BuiltinBackend>(network);
     return Status::Ok();

@@ -8,6 +8,7 @@
 #include <limits>
 #include <mutex>
 
+#include "backend_int8.h"
 #include "digits/backend.h"
 
 namespace digits {
@@ -17,6 +18,9 @@ constexpr uint32_t kInputId = 0;
 constexpr uint32_t kLogitsId = 1;
 constexpr uint32_t kGradcamId = 2;
 constexpr uint32_t kExternalIds = 3;
+// The int8 body's subgraph: its input is kInputId (int8 codes), its output the int8 part's last
+// layer.
+constexpr uint32_t kInt8OutputId = 1;
 
 Status XnnError(const char* what, xnn_status status) {
   return Status::Errorf("xnnpack: %s failed (status %d)", what, static_cast<int>(status));
@@ -200,7 +204,140 @@ class XnnpackBackend : public Backend {
   std::vector<float> input_, logits_, gradcam_;
 };
 
+// Layers 0..int8_end of an int8 model as one XNNPACK subgraph on qint8 values: convolutions with
+// per-channel int8 weights (qcint8) and int32 biases (qcint32), i.e. XNNPACK's qc8 operators, whose
+// requantization is float32 like the built-in one; a relu after a conv becomes the conv's lower
+// bound (0.0, i.e. the output's zero point); max pooling on int8.
+class XnnpackInt8Body : public Int8Body {
+ public:
+  explicit XnnpackInt8Body(const Network& network) : net_(network) {}
+  ~XnnpackInt8Body() override {
+    if (runtime_) xnn_delete_runtime(runtime_);
+  }
+
+  Status Init() {
+    DIGITS_RETURN_IF_ERROR(InitializeXnnpackOnce());
+    // The input buffer is read with up to XNN_EXTRA_BYTES of overrun.
+    input_.assign(net_.input.size() + XNN_EXTRA_BYTES, 0);
+    output_.resize(net_.layers[net_.int8_end].output.size());
+    xnn_subgraph_t subgraph = nullptr;
+    xnn_status s = xnn_create_subgraph(2, 0, &subgraph);
+    if (s != xnn_status_success) return XnnError("xnn_create_subgraph", s);
+    Status status = Define(subgraph);
+    if (status.ok()) {
+      s = xnn_create_runtime_v2(subgraph, /*threadpool=*/nullptr, 0, &runtime_);
+      if (s != xnn_status_success) status = XnnError("xnn_create_runtime_v2 (int8)", s);
+    }
+    xnn_delete_subgraph(subgraph);
+    DIGITS_RETURN_IF_ERROR(status);
+    const xnn_external_value values[2] = {{kInputId, input_.data()},
+                                          {kInt8OutputId, output_.data()}};
+    s = xnn_setup_runtime(runtime_, 2, values);
+    if (s != xnn_status_success) return XnnError("xnn_setup_runtime (int8)", s);
+    return Status::Ok();
+  }
+
+  int8_t* input() override { return input_.data(); }
+
+  Status Run(const int8_t** output) override {
+    const xnn_status s = xnn_invoke_runtime(runtime_);
+    if (s != xnn_status_success) return XnnError("xnn_invoke_runtime (int8)", s);
+    *output = output_.data();
+    return Status::Ok();
+  }
+
+ private:
+  Status DefineQ8(xnn_subgraph_t subgraph, const Shape& shape, const Quantization& q,
+                  uint32_t external_id, uint32_t flags, uint32_t* id) {
+    const size_t nhwc[4] = {1, static_cast<size_t>(shape.height), static_cast<size_t>(shape.width),
+                            static_cast<size_t>(shape.channels)};
+    const xnn_status s =
+        xnn_define_quantized_tensor_value(subgraph, xnn_datatype_qint8, q.zero_point, q.scale, 4,
+                                          nhwc, nullptr, external_id, flags, id);
+    if (s != xnn_status_success) return XnnError("xnn_define_quantized_tensor_value", s);
+    return Status::Ok();
+  }
+
+  Status Define(xnn_subgraph_t subgraph) {
+    constexpr float kInf = std::numeric_limits<float>::infinity();
+    uint32_t x = 0;
+    DIGITS_RETURN_IF_ERROR(DefineQ8(subgraph, net_.input, net_.layers[0].input_q, kInputId,
+                                    XNN_VALUE_FLAG_EXTERNAL_INPUT, &x));
+    bias_scales_.resize(net_.int8_end + 1);
+    for (int i = 0; i <= net_.int8_end; ++i) {
+      const Layer& layer = net_.layers[i];
+      const bool fuse = layer.type == LayerType::kConv2d && i + 1 <= net_.int8_end &&
+                        net_.layers[i + 1].type == LayerType::kRelu;
+      const int last = fuse ? i + 1 : i;  // the layer whose output this node writes
+      uint32_t y = 0;
+      DIGITS_RETURN_IF_ERROR(
+          DefineQ8(subgraph, net_.layers[last].output, net_.layers[last].output_q,
+                   last == net_.int8_end ? kInt8OutputId : XNN_INVALID_VALUE_ID,
+                   last == net_.int8_end ? XNN_VALUE_FLAG_EXTERNAL_OUTPUT : 0, &y));
+      xnn_status s = xnn_status_success;
+      switch (layer.type) {
+        case LayerType::kConv2d: {
+          const size_t out = layer.output.channels;
+          const size_t w_dims[4] = {out, static_cast<size_t>(layer.kernel_h),
+                                    static_cast<size_t>(layer.kernel_w),
+                                    static_cast<size_t>(layer.input.channels)};
+          uint32_t w = 0, b = 0;
+          s = xnn_define_channelwise_quantized_tensor_value(
+              subgraph, xnn_datatype_qcint8, layer.weight_scale.data(), 4, 0, w_dims,
+              layer.weight_q.data(), XNN_INVALID_VALUE_ID, 0, &w);
+          if (s != xnn_status_success) return XnnError("define the int8 weights", s);
+          // The bias's scale per channel: input scale * weight scale, as the file defines it.
+          std::vector<float>& bias_scale = bias_scales_[i];
+          bias_scale.resize(out);
+          for (size_t o = 0; o < out; ++o) {
+            bias_scale[o] = layer.input_q.scale * layer.weight_scale[o];
+          }
+          s = xnn_define_channelwise_quantized_tensor_value(
+              subgraph, xnn_datatype_qcint32, bias_scale.data(), 1, 0, &out, layer.bias_q.data(),
+              XNN_INVALID_VALUE_ID, 0, &b);
+          if (s != xnn_status_success) return XnnError("define the int32 bias", s);
+          s = xnn_define_convolution_2d(
+              subgraph, layer.pad_h, layer.pad_w, layer.pad_h, layer.pad_w, layer.kernel_h,
+              layer.kernel_w, layer.stride_h, layer.stride_w, 1, 1, 1, layer.input.channels,
+              layer.output.channels, fuse ? 0.0f : -kInf, kInf, x, w, b, y, 0);
+          break;
+        }
+        case LayerType::kRelu:
+          s = xnn_define_clamp(subgraph, 0.0f, kInf, x, y, 0);
+          break;
+        case LayerType::kMaxPool2d:
+          s = xnn_define_max_pooling_2d(subgraph, layer.pad_h, layer.pad_w, layer.pad_h,
+                                        layer.pad_w, layer.kernel_h, layer.kernel_w, layer.stride_h,
+                                        layer.stride_w, 1, 1, -kInf, kInf, x, y, 0);
+          break;
+        default:
+          return Status::Errorf("xnnpack: layer %d (%s) cannot run on int8", i,
+                                LayerTypeName(layer.type));
+      }
+      if (s != xnn_status_success) {
+        return Status::Errorf("xnnpack: cannot define int8 layer %d (%s), status %d", i,
+                              LayerTypeName(layer.type), static_cast<int>(s));
+      }
+      i = last;
+      x = y;
+    }
+    return Status::Ok();
+  }
+
+  const Network& net_;
+  xnn_runtime_t runtime_ = nullptr;
+  std::vector<int8_t> input_, output_;
+  std::vector<std::vector<float>> bias_scales_;  // kept: XNNPACK reads them when it packs
+};
+
 }  // namespace
+
+Status CreateXnnpackInt8Body(const Network& network, std::unique_ptr<Int8Body>* out) {
+  auto body = std::make_unique<XnnpackInt8Body>(network);
+  DIGITS_RETURN_IF_ERROR(body->Init());
+  *out = std::move(body);
+  return Status::Ok();
+}
 
 Status CreateXnnpackBackend(const Network& network, std::unique_ptr<Backend>* out) {
   auto backend = std::make_unique<XnnpackBackend>(network);

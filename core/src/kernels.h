@@ -4,6 +4,7 @@
 // tested natively, shipped to the browser.
 #pragma once
 
+#include <cstdint>
 #include <vector>
 
 #include "digits/network.h"
@@ -57,6 +58,49 @@ void GlobalAvgPool(const Shape& input_shape, const float* input, float* output);
 // y = W x + b, W is [out][in].
 void Dense(int in, int out, const float* weight, const float* bias, const float* x, float* y);
 void Relu(int n, const float* input, float* output);
+
+// ---- int8 (kernels_int8.cpp): the layers 0..Network::int8_end of an int8 model, on int8 codes.
+// Convolutions multiply (x - input zero point) by the weight codes as 16-bit pairs and add them
+// into int32, 8 multiply-adds per instruction: `i32x4.dot_i16x8_s` in WASM SIMD128,
+// `pmaddwd` (_mm_madd_epi16) natively. Requantization is float32: round_half_even(float(acc) *
+// requant[o]) + output zero point, clamped to int8 (to the zero point from below when a relu is
+// fused). Winograd does not apply: its transforms would leave the integers.
+
+// The weights widened to int16 and packed in panels of 8 output channels: per pair of the
+// reduction index (tap, channel), 8 channels x 2 values, so one 16-byte load feeds one dot for 4
+// channels. Each tap's channels are padded to an even count (cin2) with zero weights.
+struct PackedConvQ8 {
+  int taps = 0;                 // kh * kw
+  int cin2 = 0;                 // cin rounded up to even
+  int panels = 0;               // ceil(cout / 8)
+  std::vector<int16_t> weight;  // panels * [taps * cin2 / 2][8][2]
+  std::vector<int32_t> bias;    // panels * 8
+  std::vector<float> requant;   // panels * 8
+};
+PackedConvQ8 PackConvQ8(const Layer& conv);
+
+// Working memory of one int8 conv layer, reused across calls: the input minus its zero point as
+// int16 (pixels of cin2 values, the pad channel 0), a zero pixel for taps outside the input, and
+// the pointer table into them (built once, the buffers do not move).
+struct ConvQ8Workspace {
+  std::vector<int16_t> widened;
+  std::vector<const int16_t*> taps;
+  std::vector<int16_t> zeros;
+};
+
+// The network's input quantization, shared by every backend: in float32, exactly as
+// model/quantize.py computes it, q = clamp(round_half_even(((p - mean) / std) / scale) + zp).
+void QuantizeInput(int n, const float* pixels, float mean, float std, const Quantization& q,
+                   int8_t* output);
+void Conv2dQ8(const Layer& conv, const PackedConvQ8& packed, const int8_t* input, int8_t* output,
+              bool fuse_relu, ConvQ8Workspace* workspace);
+void MaxPool2dQ8(const Layer& pool, const int8_t* input, int8_t* output);
+// max(x, zero_point): a relu on codes whose zero point stands for 0.0.
+void ReluQ8(int n, int zero_point, const int8_t* input, int8_t* output);
+void Dequantize(int n, const Quantization& q, const int8_t* input, float* output);
+// One int8 conv2d (relu fused when asked) with plain scalar loops: the reference of Conv2dQ8.
+void ReferenceConv2dQ8(const Layer& conv, const std::vector<int8_t>& x, bool fuse_relu,
+                       std::vector<int8_t>* y);
 
 // One layer with plain loops and no packing: the reference the kernels above are measured
 // against (bench/), and the forward pass Grad-CAM uses for the network's small head.

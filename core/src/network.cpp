@@ -189,9 +189,9 @@ Status ParseLayer(const json& spec, int index, const Shape& input, Layer* layer)
 }
 
 // PyTorch OIHW -> OHWI.
-std::vector<float> ConvWeightToOhwi(const std::vector<float>& oihw, int out, int in, int kh,
-                                    int kw) {
-  std::vector<float> ohwi(oihw.size());
+template <typename T>
+std::vector<T> ConvWeightToOhwi(const std::vector<T>& oihw, int out, int in, int kh, int kw) {
+  std::vector<T> ohwi(oihw.size());
   for (int o = 0; o < out; ++o)
     for (int i = 0; i < in; ++i)
       for (int y = 0; y < kh; ++y)
@@ -211,6 +211,111 @@ std::vector<float> DenseColumnsChwToHwc(const std::vector<float>& w, int out, co
           permuted[o * n + (y * shape.width + x) * shape.channels + c] =
               w[o * n + (c * shape.height + y) * shape.width + x];
   return permuted;
+}
+
+// A scale of an int8 model: positive and normal, so that 1 / scale is finite too.
+Status CheckScale(float scale, const std::string& where) {
+  if (!(scale > 0.0f) || !std::isnormal(scale)) {
+    return Status::Errorf("%s must be a positive normal number, not %g", where.c_str(),
+                          static_cast<double>(scale));
+  }
+  return Status::Ok();
+}
+
+Status GetQuantization(const json& obj, const std::string& where, const char* scale_key,
+                       const char* zero_point_key, Quantization* q) {
+  DIGITS_RETURN_IF_ERROR(GetFloat(obj, where, scale_key, &q->scale));
+  DIGITS_RETURN_IF_ERROR(CheckScale(q->scale, where + ": \"" + scale_key + "\""));
+  int64_t zero_point = 0;
+  DIGITS_RETURN_IF_ERROR(GetInt(obj, where, zero_point_key, &zero_point));
+  if (zero_point < -128 || zero_point > 127) {
+    return Status::Errorf("%s: \"%s\" is %lld, an int8 zero point is in -128..127", where.c_str(),
+                          zero_point_key, static_cast<long long>(zero_point));
+  }
+  q->zero_point = static_cast<int>(zero_point);
+  return Status::Ok();
+}
+
+// The int8 part of an int8 model ("quantization" in the architecture): which layers compute on
+// int8 codes, what their codes mean, and the int8 conv tensors, checked so that no backend can
+// overflow its int32 accumulator or meet a multiplier XNNPACK refuses.
+Status ParseInt8(const json& arch, const json& quantization, const Safetensors& file,
+                 std::set<std::string>* used, Network* net) {
+  if (!quantization.is_object())
+    return Status::Error("architecture: \"quantization\" must be an object");
+  auto scheme = quantization.find("scheme");
+  if (scheme == quantization.end() || !scheme->is_string() || *scheme != "int8") {
+    return Status::Error("quantization: \"scheme\" must be \"int8\"");
+  }
+  auto input = quantization.find("input");
+  if (input == quantization.end() || !input->is_object()) {
+    return Status::Error("quantization: missing \"input\" object");
+  }
+  Quantization q;
+  DIGITS_RETURN_IF_ERROR(GetQuantization(*input, "quantization.input", "scale", "zero_point", &q));
+  int last_conv = -1;
+  for (int i = 0; i <= net->logits_layer; ++i)
+    if (net->layers[i].type == LayerType::kConv2d) last_conv = i;
+  if (last_conv < 0) return Status::Error("quantization: an int8 model needs a conv2d layer");
+  net->int8_end = last_conv;
+  if (last_conv + 1 <= net->logits_layer && net->layers[last_conv + 1].type == LayerType::kRelu) {
+    ++net->int8_end;
+  }
+  const json& specs = arch["layers"];
+  for (int i = 0; i <= net->int8_end; ++i) {
+    Layer& layer = net->layers[i];
+    const std::string where = "layer " + std::to_string(i);
+    layer.input_q = layer.output_q = q;
+    if (layer.type == LayerType::kRelu || layer.type == LayerType::kMaxPool2d) continue;
+    if (layer.type != LayerType::kConv2d) {
+      return Status::Errorf(
+          "%s (%s) comes before the last conv2d: an int8 model computes only conv2d, relu and "
+          "maxpool2d in int8",
+          where.c_str(), LayerTypeName(layer.type));
+    }
+    const std::string conv = where + " (conv2d '" + layer.name + "')";
+    DIGITS_RETURN_IF_ERROR(
+        GetQuantization(specs[i], conv, "output_scale", "output_zero_point", &layer.output_q));
+    const int out = layer.output.channels, in = layer.input.channels;
+    const int64_t k = static_cast<int64_t>(layer.kernel_h) * layer.kernel_w * in;
+    // |bias| <= 2^30 and k products of at most 255 * 128 stay below 2^31.
+    constexpr int64_t kMaxBias = int64_t{1} << 30;
+    if (k * 255 * 128 > kMaxBias) {
+      return Status::Errorf("%s: %lld multiply-adds per output could overflow an int32 accumulator",
+                            conv.c_str(), static_cast<long long>(k));
+    }
+    std::vector<int8_t> oihw;
+    const std::string w = layer.name + ".weight", ws = layer.name + ".weight_scale",
+                      b = layer.name + ".bias";
+    used->insert(w);
+    used->insert(ws);
+    used->insert(b);
+    DIGITS_RETURN_IF_ERROR(ReadTensorI8(file, w, {out, in, layer.kernel_h, layer.kernel_w}, &oihw));
+    layer.weight_q = ConvWeightToOhwi(oihw, out, in, layer.kernel_h, layer.kernel_w);
+    DIGITS_RETURN_IF_ERROR(ReadTensor(file, ws, {out}, &layer.weight_scale));
+    DIGITS_RETURN_IF_ERROR(ReadTensorI32(file, b, {out}, &layer.bias_q));
+    layer.requant.resize(out);
+    for (int o = 0; o < out; ++o) {
+      DIGITS_RETURN_IF_ERROR(
+          CheckScale(layer.weight_scale[o], "tensor '" + ws + "' element " + std::to_string(o)));
+      if (layer.bias_q[o] < -kMaxBias || layer.bias_q[o] > kMaxBias) {
+        return Status::Errorf("tensor '%s' element %d is %d, beyond +-2^30", b.c_str(), o,
+                              layer.bias_q[o]);
+      }
+      const float product = layer.input_q.scale * layer.weight_scale[o];
+      const float m = product / layer.output_q.scale;
+      // XNNPACK's int8 convolutions accept requantization scales in [2^-32, 256).
+      if (!(m >= 0x1p-32f && m < 256.0f)) {
+        return Status::Errorf(
+            "%s: requantization scale input_scale * weight_scale[%d] / output_scale = %g is "
+            "outside [2^-32, 256)",
+            conv.c_str(), o, static_cast<double>(m));
+      }
+      layer.requant[o] = m;
+    }
+    q = layer.output_q;
+  }
+  return Status::Ok();
 }
 
 Status ParseArchitecture(const std::string& text, const Safetensors& file, Network* net) {
@@ -290,6 +395,10 @@ Status ParseArchitecture(const std::string& text, const Safetensors& file, Netwo
 
   // Weights, converted to the internal layout. Every tensor must be used by a layer.
   std::set<std::string> used;
+  auto quantization = arch.find("quantization");
+  if (quantization != arch.end()) {
+    DIGITS_RETURN_IF_ERROR(ParseInt8(arch, *quantization, file, &used, net));
+  }
   auto read = [&file, &used](const std::string& name, const std::vector<int64_t>& shape,
                              std::vector<float>* values) {
     used.insert(name);
@@ -298,6 +407,7 @@ Status ParseArchitecture(const std::string& text, const Safetensors& file, Netwo
   for (size_t i = 0; i < net->layers.size(); ++i) {
     Layer& layer = net->layers[i];
     const int out = layer.output.channels;
+    if (static_cast<int>(i) <= net->int8_end) continue;  // read by ParseInt8
     if (layer.type == LayerType::kConv2d) {
       const int in = layer.input.channels;
       std::vector<float> oihw;
@@ -326,6 +436,12 @@ Status ParseArchitecture(const std::string& text, const Safetensors& file, Netwo
   if (gradcam < 0 || gradcam >= net->logits_layer) {
     return Status::Errorf("architecture: gradcam_layer %lld must name a layer before the logits",
                           static_cast<long long>(gradcam));
+  }
+  if (gradcam < net->int8_end) {
+    return Status::Errorf(
+        "architecture: gradcam_layer %lld is inside the int8 layers (0..%d): Grad-CAM needs the "
+        "dequantized output of layer %d or a later one",
+        static_cast<long long>(gradcam), net->int8_end, net->int8_end);
   }
   net->gradcam_layer = static_cast<int>(gradcam);
   if (arch.contains("unsure_threshold")) {
@@ -378,7 +494,8 @@ const char* LayerTypeName(LayerType type) {
 int64_t Network::parameter_count() const {
   int64_t n = 0;
   for (const Layer& layer : layers)
-    n += static_cast<int64_t>(layer.weight.size() + layer.bias.size());
+    n += static_cast<int64_t>(layer.weight.size() + layer.bias.size() + layer.weight_q.size() +
+                              layer.bias_q.size());
   return n;
 }
 

@@ -26,11 +26,18 @@ Status ParseTensorInfo(const std::string& name, const json& value, uint64_t data
     return Status::Errorf("%s: missing \"dtype\"", where.c_str());
   }
   const std::string dtype_name = dtype->get<std::string>();
-  if (dtype_name != "F32" && dtype_name != "F16") {
-    return Status::Errorf("%s: dtype %s is not supported (F32 or F16)", where.c_str(),
+  if (dtype_name == "F32") {
+    out->dtype = Dtype::kF32;
+  } else if (dtype_name == "F16") {
+    out->dtype = Dtype::kF16;
+  } else if (dtype_name == "I8") {
+    out->dtype = Dtype::kI8;
+  } else if (dtype_name == "I32") {
+    out->dtype = Dtype::kI32;
+  } else {
+    return Status::Errorf("%s: dtype %s is not supported (F32, F16, I8 or I32)", where.c_str(),
                           dtype_name.c_str());
   }
-  out->f16 = dtype_name == "F16";
   auto shape = value.find("shape");
   if (shape == value.end() || !shape->is_array()) {
     return Status::Errorf("%s: missing \"shape\" array", where.c_str());
@@ -57,7 +64,7 @@ Status ParseTensorInfo(const std::string& name, const json& value, uint64_t data
                           static_cast<unsigned long long>(out->end),
                           static_cast<unsigned long long>(data_size));
   }
-  const uint64_t expected = static_cast<uint64_t>(count) * (out->f16 ? 2 : 4);
+  const uint64_t expected = static_cast<uint64_t>(count) * DtypeSize(out->dtype);
   if (out->end - out->begin != expected) {
     return Status::Errorf("%s: has %llu bytes but shape %s of %s needs %llu", where.c_str(),
                           static_cast<unsigned long long>(out->end - out->begin),
@@ -94,6 +101,33 @@ inline float HalfBitsToFloat(uint16_t h) {
 }
 
 }  // namespace
+
+const char* DtypeName(Dtype dtype) {
+  switch (dtype) {
+    case Dtype::kF32:
+      return "F32";
+    case Dtype::kF16:
+      return "F16";
+    case Dtype::kI8:
+      return "I8";
+    case Dtype::kI32:
+      return "I32";
+  }
+  return "?";
+}
+
+size_t DtypeSize(Dtype dtype) {
+  switch (dtype) {
+    case Dtype::kF32:
+    case Dtype::kI32:
+      return 4;
+    case Dtype::kF16:
+      return 2;
+    case Dtype::kI8:
+      return 1;
+  }
+  return 1;
+}
 
 float HalfToFloat(uint16_t h) {
   return HalfBitsToFloat(h);
@@ -168,21 +202,38 @@ Status ParseSafetensors(const uint8_t* bytes, size_t size, Safetensors* out) {
   return Status::Ok();
 }
 
-Status ReadTensor(const Safetensors& file, const std::string& name,
-                  const std::vector<int64_t>& shape, std::vector<float>* out) {
+// The entry of tensor `name`, after checking it exists, has `shape` and one of two dtypes.
+static Status FindTensor(const Safetensors& file, const std::string& name,
+                         const std::vector<int64_t>& shape, Dtype a, Dtype b,
+                         const TensorInfo** out) {
   auto it = file.tensors.find(name);
   if (it == file.tensors.end()) return Status::Errorf("tensor '%s' is missing", name.c_str());
   const TensorInfo& t = it->second;
+  if (t.dtype != a && t.dtype != b) {
+    const std::string wanted =
+        a == b ? DtypeName(a) : std::string(DtypeName(a)) + " or " + DtypeName(b);
+    return Status::Errorf("tensor '%s' is %s, the architecture needs %s", name.c_str(),
+                          DtypeName(t.dtype), wanted.c_str());
+  }
   if (t.shape != shape) {
     return Status::Errorf("tensor '%s' has shape %s, the architecture needs %s", name.c_str(),
                           ShapeString(t.shape).c_str(), ShapeString(shape).c_str());
   }
-  const size_t count = (t.end - t.begin) / (t.f16 ? 2 : 4);
+  *out = &t;
+  return Status::Ok();
+}
+
+Status ReadTensor(const Safetensors& file, const std::string& name,
+                  const std::vector<int64_t>& shape, std::vector<float>* out) {
+  const TensorInfo* info = nullptr;
+  DIGITS_RETURN_IF_ERROR(FindTensor(file, name, shape, Dtype::kF32, Dtype::kF16, &info));
+  const TensorInfo& t = *info;
+  const size_t count = (t.end - t.begin) / DtypeSize(t.dtype);
   std::vector<float> values(count);
   const uint8_t* p = file.data + t.begin;
   // One loop per dtype, not a dtype test per element: in the browser this runs once at start-up,
   // in V8's baseline-tier code, where every instruction counts.
-  if (t.f16) {
+  if (t.dtype == Dtype::kF16) {
     for (size_t i = 0; i < count; ++i) {
       values[i] = HalfBitsToFloat(static_cast<uint16_t>(p[2 * i] | (p[2 * i + 1] << 8)));
     }
@@ -203,6 +254,31 @@ Status ReadTensor(const Safetensors& file, const std::string& name,
       return Status::Errorf("tensor '%s' has a non-finite value (%s) at element %zu", name.c_str(),
                             std::isnan(values[i]) ? "NaN" : "Inf", i);
     }
+  }
+  *out = std::move(values);
+  return Status::Ok();
+}
+
+Status ReadTensorI8(const Safetensors& file, const std::string& name,
+                    const std::vector<int64_t>& shape, std::vector<int8_t>* out) {
+  const TensorInfo* t = nullptr;
+  DIGITS_RETURN_IF_ERROR(FindTensor(file, name, shape, Dtype::kI8, Dtype::kI8, &t));
+  out->resize(t->end - t->begin);
+  if (!out->empty()) std::memcpy(out->data(), file.data + t->begin, out->size());
+  return Status::Ok();
+}
+
+Status ReadTensorI32(const Safetensors& file, const std::string& name,
+                     const std::vector<int64_t>& shape, std::vector<int32_t>* out) {
+  const TensorInfo* t = nullptr;
+  DIGITS_RETURN_IF_ERROR(FindTensor(file, name, shape, Dtype::kI32, Dtype::kI32, &t));
+  const size_t count = (t->end - t->begin) / 4;
+  std::vector<int32_t> values(count);
+  const uint8_t* p = file.data + t->begin;
+  for (size_t i = 0; i < count; ++i) {  // little-endian, whatever the host
+    values[i] = static_cast<int32_t>(
+        static_cast<uint32_t>(p[4 * i]) | (static_cast<uint32_t>(p[4 * i + 1]) << 8) |
+        (static_cast<uint32_t>(p[4 * i + 2]) << 16) | (static_cast<uint32_t>(p[4 * i + 3]) << 24));
   }
   *out = std::move(values);
   return Status::Ok();

@@ -2,6 +2,8 @@
 //   builtin  - the core's own kernels (kernels.h): portable C++ whose inner loops use 128-bit
 //              vectors, i.e. WASM SIMD128 in the WebAssembly build; available everywhere;
 //   xnnpack  - XNNPACK's subgraph API; native builds only (XNNPACK is not built for wasm here).
+// Both run float models and int8 models (network.h, Network::int8(): the int8 part on the
+// built-in int8 kernels, resp. XNNPACK's qc8 operators; backend_int8.h).
 // A backend is created once per network (weights packed, XNNPACK runtime built) and reused for
 // every call. One backend serves one thread at a time; the Network must outlive it.
 #pragma once

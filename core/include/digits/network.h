@@ -30,6 +30,12 @@ struct Shape {
   }
 };
 
+// How int8 codes stand for real values in an int8 model: real = (q - zero_point) * scale.
+struct Quantization {
+  float scale = 1.0f;
+  int zero_point = 0;
+};
+
 struct Layer {
   LayerType type = LayerType::kRelu;
   std::string name;  // conv2d/dense: prefix of its tensors ("conv1" -> conv1.weight, conv1.bias)
@@ -42,6 +48,17 @@ struct Layer {
   // input (columns of a dense after a spatial flatten are permuted from PyTorch's CHW at load).
   std::vector<float> weight;
   std::vector<float> bias;
+  // int8 models, the layers up to Network::int8_end (core/MODEL_FORMAT.md, "int8 models"):
+  // `input_q`/`output_q` say what this layer's int8 codes mean. A conv2d has instead of
+  // weight/bias its int8 weight codes (OHWI), one weight scale per output channel, an int32 bias
+  // at scale input_q.scale * weight_scale[o], and the requantization multipliers
+  // requant[o] = (input_q.scale * weight_scale[o]) / output_q.scale, each product rounded to
+  // float32 in that order (as XNNPACK computes them), so every backend requantizes alike.
+  Quantization input_q, output_q;
+  std::vector<int8_t> weight_q;
+  std::vector<float> weight_scale;
+  std::vector<int32_t> bias_q;
+  std::vector<float> requant;
 };
 
 struct Network {
@@ -58,7 +75,12 @@ struct Network {
   int not_a_digit_class = -1;
   float not_a_digit_threshold = 0.5f;
   std::map<std::string, std::string> metadata;  // the file's other __metadata__ entries
+  // int8 models: layers 0..int8_end compute on int8 codes (conv2d, relu, maxpool2d), from the
+  // input quantized with layers[0].input_q; layer int8_end's output is dequantized and the layers
+  // after it are float. -1 for a float model.
+  int int8_end = -1;
 
+  bool int8() const { return int8_end >= 0; }
   int num_classes() const { return static_cast<int>(labels.size()); }
   int64_t parameter_count() const;
   int64_t mac_count() const;  // multiply-adds of one forward pass
