@@ -129,15 +129,16 @@ class QuantNet:
                 h = float_layer(l, h, self.tensors, head_dtype)
         return h, cam, codes
 
-    def gradcam(self, x, cls):
-        """Autograd Grad-CAM through the float head, on the dequantized activations (float64)."""
+    def gradcam(self, x, cls, versus=None):
+        """Autograd Grad-CAM through the float head, on the dequantized activations (float64); with
+        `versus`, of the score logit[cls] - logit[versus]."""
         _, cam, _ = self.forward(x)
         A = cam.double().clone().requires_grad_(True)
         h = A
         for L in self.layers:
             if L["type"] == "float":
                 h = float_layer(L["l"], h, self.tensors, torch.float64)
-        h[0, cls].backward()
+        (h[0, cls] - (h[0, versus] if versus is not None else 0)).backward()
         alpha = A.grad[0].mean(dim=(1, 2))
         m = torch.relu((alpha[:, None, None] * A[0]).sum(0)).detach()
         peak = m.max()
@@ -259,13 +260,21 @@ def golden_cases(qn, float_golden):
         cls = c["gradcam"]["class"]
         lg, cam = qn.gradcam(x, cls)
         assert np.allclose(lg, logits[0].numpy())
+        versus = c["gradcam_versus"]["versus"]  # the float model's runner-up: the same pair
+        _, cam_vs = qn.gradcam(x, cls, versus)
+
+        def entry(m, **kw):
+            return dict(kw, map=[dfmt._f(v) for v in m.reshape(-1)], height=int(m.shape[0]),
+                        width=int(m.shape[1]),
+                        heatmap=[dfmt._f(v) for v in dfmt.heatmap_on_ink(m, x).reshape(-1)])
+
         # codes are C x H x W; the core holds HWC
         hwc = codes[0].permute(1, 2, 0).reshape(-1).numpy().astype(int)
         cases.append({"name": c["name"], "label": c["label"], "input": c["input"],
                       "logits": [dfmt._f(v) for v in logits[0].numpy()],
                       "int8_output": [int(v) for v in hwc],
-                      "gradcam": {"class": cls, "map": [dfmt._f(v) for v in cam.reshape(-1)],
-                                  "height": int(cam.shape[0]), "width": int(cam.shape[1])}})
+                      "gradcam": entry(cam, **{"class": cls}),
+                      "gradcam_versus": entry(cam_vs, **{"class": cls, "versus": versus})})
     return cases
 
 
