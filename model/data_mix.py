@@ -38,7 +38,7 @@ NOT_A_DIGIT = 10
 NUM_CLASSES = 11
 
 # samples drawn from each pool per epoch (without replacement where the pool is large enough)
-EPOCH_MIX = {"mnist": 36000, "mnist_trace": 18000, "cvl": 14000, "semeion": 2000, "uji": 5000,
+EPOCH_MIX = {"mnist": 36000, "mnist_trace": 18000, "cvl": 17000, "semeion": 2000, "uji": 5000,
              "letters": 7000, "synth": 4000, "synth_img": 1500}
 STROKE_POOLS = ("mnist_trace", "uji", "letters", "synth")
 NO_AUGMENT, IMAGE_AUGMENT, MNIST_AUGMENT = 0, 1, 2

@@ -10,8 +10,9 @@ CVL and Semeion scans through the core's image path, UJI pen trajectories, and a
 ("not a digit") handwritten letters and synthetic scribbles, shapes and images; strokes are
 re-drawn every epoch with a varied hand by the Python twin of the core's preprocessing
 (raster.py), images get batched augmentation (rotation, scale, translation, elastic warp, stroke
-thickness, Gaussian noise). BatchNorm, dropout, a one-cycle LR schedule (or ReduceLROnPlateau),
-early stopping on the validation loss, and a checkpoint each epoch (CHECKPOINTS/last.pt, best.pt
+thickness, Gaussian noise). BatchNorm, dropout, a one-cycle LR schedule (or ReduceLROnPlateau), a
+moving average of the weights (what is validated and exported), early stopping on the validation
+loss, and a checkpoint each epoch (CHECKPOINTS/last.pt, best.pt
 by the validation loss, the mean over the held-out writers' sets: MNIST, CVL, UJI, letters,
 synthetic). The test sets are evaluated once, at the end, with the best checkpoint.
 
@@ -334,7 +335,7 @@ def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default=mnist.DEFAULT_DATA, help="MNIST idx .gz dir (with md5sums)")
     ap.add_argument("--arch", default="digits", choices=sorted(ARCHS))
-    ap.add_argument("--epochs", type=int, default=32)
+    ap.add_argument("--epochs", type=int, default=40)
     ap.add_argument("--batch-size", type=int, default=128)
     ap.add_argument("--lr", type=float, default=3e-3, help="peak LR (one-cycle) / start LR (plateau)")
     ap.add_argument("--weight-decay", type=float, default=1e-2, help="AdamW decoupled weight decay")
@@ -346,9 +347,9 @@ def parse_args(argv=None):
                     "new best validation loss (one-cycle: counted in the second half only)")
     ap.add_argument("--mix", default="", help="samples per epoch of some pools, e.g. "
                     "'cvl=20000,mnist=32000' (default data_mix.EPOCH_MIX)")
-    ap.add_argument("--ema", type=float, default=0.0, help="keep an exponential moving average "
+    ap.add_argument("--ema", type=float, default=0.999, help="keep an exponential moving average "
                     "of the weights with this decay per step (e.g. 0.999) and validate, select "
-                    "and export it instead of the raw weights; 0 = off")
+                    "and export it instead of the raw weights; 0 = off (before run 8)")
     ap.add_argument("--init", default="", help="start from this checkpoint's weights "
                     "(fine-tuning; its 'model' entry, the exported weights)")
     ap.add_argument("--adv-eps", type=float, default=0.0, help="adversarial training: replace "
