@@ -181,12 +181,16 @@ def quantize_model(arch, tensors, ranges, input_range):
                 "every conv is followed by a ReLU in this scheme"
             w = np.asarray(tensors[l["name"] + ".weight"], F32)
             b = np.asarray(tensors[l["name"] + ".bias"], F32)
-            ws = (np.maximum(np.abs(w).reshape(len(w), -1).max(1), 1e-12).astype(F32) / F32(127)).astype(F32)
+            # An all-zero channel gets scale 1 (its codes are 0 anyway): a tiny scale would make a
+            # requantization multiplier the core refuses (below 2^-32).
+            wmax = np.abs(w).reshape(len(w), -1).max(1)
+            ws = np.where(wmax > 0, wmax.astype(F32) / F32(127), F32(1)).astype(F32)
             wq = np.clip(np.round(w / ws[:, None, None, None]), -127, 127).astype(np.int8)
             bs = (F32(scale) * ws).astype(F32)
             bq = np.round(b / bs).astype(np.int64)
             assert np.all(np.abs(bq) < 2**30), f"{l['name']}: bias does not fit"
-            out_scale = F32(ranges[i + 1] / 255.0)
+            # A layer silent on all calibration data still needs a positive scale.
+            out_scale = F32(max(float(ranges[i + 1]), 1e-6) / 255.0)
             l["output_scale"] = float(out_scale)
             l["output_zero_point"] = -128
             out[l["name"] + ".weight"] = wq

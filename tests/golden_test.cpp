@@ -118,7 +118,7 @@ TEST_P(Golden, GradCamMatchesPyTorch) {
 // Python int8 reference (QuantNet, read from the int8 file) and its head in float64: the tests
 // above hold them to the same 1e-4 as the float models, because after the int8 part the head is
 // float32 in the core (its summation order differs from PyTorch's float64 by ~1e-6). The int8
-// part itself is exact:
+// part itself is exact (GoldenInt8 below).
 INSTANTIATE_TEST_SUITE_P(TestModels, Golden,
                          ::testing::Values("tiny", "tiny_gap", "tiny_gap_f16", "digits",
                                            "digits_f16", "tiny_int8", "tiny_gap_int8",

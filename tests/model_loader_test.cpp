@@ -325,6 +325,14 @@ TEST(ModelLoader, RefusesInconsistentArchitecture) {
   arch["layers"][0]["padding"] = {0, 0};
   ExpectLoadError(MakeModelFile(arch, SmallTensors()), "kernel 11x11 does not fit its 8x8 input");
 
+  // A few hundred bytes that would ask the first inference for a table of 4096^2 x 181^2 taps.
+  arch = SmallArchitecture();
+  arch["input"]["height"] = arch["input"]["width"] = 4096;
+  arch["layers"] = json::parse(R"([{"type": "maxpool2d", "kernel": [181, 181],
+      "stride": [1, 1], "padding": [90, 90]}, {"type": "flatten"}])");
+  ExpectLoadError(MakeModelFile(arch, {}),
+                  "4096x4096 outputs of a 181x181 kernel are too many taps");
+
   arch = SmallArchitecture();
   arch["gradcam_layer"] = 4;
   ExpectLoadError(MakeModelFile(arch, SmallTensors()),

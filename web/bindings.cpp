@@ -19,6 +19,7 @@
 #include <emscripten/bind.h>
 #include <emscripten/val.h>
 
+#include <cmath>
 #include <memory>
 #include <string>
 #include <vector>
@@ -54,6 +55,7 @@ Status ReadClass(const val& options, const char* name, int* out) {
   if (!cls.isNumber()) return Status::Errorf("options.%s must be a number", name);
   const double c = cls.as<double>();
   if (!(c >= -1 && c <= 1e6)) return Status::Errorf("options.%s is out of range", name);
+  if (c != std::floor(c)) return Status::Errorf("options.%s must be a whole number", name);
   *out = static_cast<int>(c);
   return Status::Ok();
 }

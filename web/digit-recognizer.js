@@ -193,6 +193,7 @@ export class DigitRecognizerElement extends HTMLElement {
   #rejectReady;
   #lastFinal = null;
   #ms = 0;
+  #unreadable = false; // the message shown is "this drawing could not be read"
   #announcePrefix = '';
   #dragDepth = 0;
   #onDocumentKey = (e) => {
@@ -484,6 +485,7 @@ export class DigitRecognizerElement extends HTMLElement {
     const token = ++this.#token;
     if (this.#recognizer || this.#state === 'error') this.#newReady();
     this.#recognizer = null;
+    if (this.#picture) this.#picture.results.clear(); // another model reads it anew
     this.#loadedUrl = this.#modelUrl();
     this.#setState('loading');
     this.#dismissMessage();
@@ -531,6 +533,7 @@ export class DigitRecognizerElement extends HTMLElement {
 
   // Hides a message about a drawing or an image (never the failed load's).
   #dismissMessage() {
+    this.#unreadable = false;
     if (this.#state !== 'error') this.#showMessage('');
   }
 
@@ -630,7 +633,8 @@ export class DigitRecognizerElement extends HTMLElement {
   }
 
   #onPaste(e) {
-    if (!this.#acceptsImages()) return;
+    // With keyboard="document" a paste on the pad reaches the document's listener too.
+    if (e.defaultPrevented || !this.#acceptsImages()) return;
     const item = Array.from(e.clipboardData ? e.clipboardData.items : []).find((i) => i.type.startsWith('image/'));
     if (!item) return;
     e.preventDefault();
@@ -660,22 +664,30 @@ export class DigitRecognizerElement extends HTMLElement {
     let result = null;
     if (!this.#surface.isEmpty) {
       const t0 = performance.now();
-      const options = {
-        mode: this.mode, gradcam: this.gradcam, gradcamClass: this.gradcamClass, gradcamVersus: this.gradcamVersus,
-      };
+      // A class is not compared with itself (the core refuses it): set both ways, the class wins.
+      const cls = this.gradcamClass;
+      const versus = this.gradcamVersus === cls ? null : this.gradcamVersus;
+      const options = { mode: this.mode, gradcam: this.gradcam, gradcamClass: cls, gradcamVersus: versus };
       try {
         result = this.#picture && this.#surface.image
           ? this.#readPicture({ ...options, mode: 'digit' })
           : this.#recognizer.recognize(this.#surface.strokes, options);
       } catch (error) {
         const e = error instanceof DigitsError ? error : new DigitsError(String(error.message || error), { cause: error });
+        // No answer is shown for a drawing that could not be read (not the last one's).
+        this.#result = null;
+        this.#render();
+        this.#applyValidity();
         this.#report(new DigitsError(e.message, {
           code: e.code, cause: e, userMessage: 'This drawing could not be read. Clear it and try again.',
         }), false);
+        this.#unreadable = true;
         return;
       }
       this.#ms = performance.now() - t0;
     }
+    // Read again (after an undo, a key, an attribute): the "could not be read" message goes.
+    if (this.#unreadable) this.#dismissMessage();
     this.#result = result && !result.empty ? result : null;
     this.#render();
     const value = this.value;

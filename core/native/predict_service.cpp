@@ -33,7 +33,6 @@ bool IsImageType(const std::string& type) {
   return type == "image/png" || type == "image/jpeg";
 }
 
-// The reply for a request stopped by its RequestControl.
 // An optional class index field ("class", "versus"): an integer from -1 (none / the prediction)
 // up; the recognizer checks the upper bound against the model.
 Status ReadClassField(const json& request, const char* name, int* out) {
@@ -49,6 +48,7 @@ Status ReadClassField(const json& request, const char* name, int* out) {
   return Status::Ok();
 }
 
+// The reply for a request stopped by its RequestControl.
 HttpReply Stopped() {
   return PredictService::Error(503, "the request ran out of its time budget (or its client left)");
 }

@@ -164,6 +164,13 @@ Status ParseLayer(const json& spec, int index, const Shape& input, Layer* layer)
                               t.c_str(), layer->kernel_h, layer->kernel_w, input.height,
                               input.width);
       }
+      // The kernels gather every output pixel's kernel taps (an indirection table of this size):
+      // a small file must not be able to ask for terabytes at the first inference.
+      if (oh * ow * layer->kernel_h * layer->kernel_w > kMaxElements) {
+        return Status::Errorf("%s (%s): %lldx%lld outputs of a %dx%d kernel are too many taps",
+                              where.c_str(), t.c_str(), static_cast<long long>(oh),
+                              static_cast<long long>(ow), layer->kernel_h, layer->kernel_w);
+      }
       layer->output.height = static_cast<int>(oh);
       layer->output.width = static_cast<int>(ow);
       break;

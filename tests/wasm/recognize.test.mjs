@@ -193,6 +193,9 @@ test('wasm refuses bad drawings with the core message and keeps working', async 
     /stroke lengths add up to 5 points but 2 coordinates/);
   assert.match(recognizer.recognize(...good, { mode: 'sideways' }).error, /options.mode/);
   assert.match(recognizer.recognize(...good, { gradcam: true, gradcamClass: 12 }).error, /class 12 is out of range/);
+  assert.match(recognizer.recognize(...good, { gradcam: true, gradcamClass: 2.5 }).error, /gradcamClass must be a whole number/);
+  assert.match(recognizer.recognize(...good, { gradcam: true, gradcamVersus: 12 }).error, /versus class 12 is out of range/);
+  assert.match(recognizer.recognize(...good, { gradcam: true, gradcamClass: 4, gradcamVersus: 4 }).error, /cannot be compared with itself/);
   const empty = recognizer.recognize(new Float32Array(0), new Uint32Array(0), {});
   assert.equal(empty.empty, true);
   assert.equal(empty.text, '');

@@ -305,6 +305,33 @@ describe('the page', () => {
     await ctx.close();
   });
 
+  test('a class set against itself explains the class alone; an unreadable request clears its answer, and the next reading its message', async () => {
+    const { ctx, page, log } = await open();
+    await ready(page);
+    await draw(page, fixtureDigits()[0].strokes);
+    await page.waitForFunction(() => window.digitsApp.pad.result?.digits[0].gradcam !== null);
+    const cam = () => page.evaluate(() => {
+      const g = window.digitsApp.pad.result?.digits[0].gradcam;
+      return g ? { cls: g.class, versus: g.versus } : null;
+    });
+    // The element's own state, set both ways (its digit keys set the class, a host the versus).
+    await page.evaluate(() => { window.digitsApp.pad.gradcamVersus = 3; });
+    await page.keyboard.press('3');
+    await page.waitForFunction(() => window.digitsApp.pad.result?.digits[0].gradcam.class === 3);
+    assert.deepEqual(await cam(), { cls: 3, versus: null });
+    assert.equal(await page.isVisible(MESSAGE), false);
+    // A class the model does not have: no stale answer under the message; then a good reading
+    // takes the message away.
+    await page.evaluate(() => { window.digitsApp.pad.gradcamClass = 42; });
+    await page.waitForSelector(MESSAGE, { state: 'visible' });
+    assert.equal(await page.evaluate(() => window.digitsApp.pad.result), null);
+    await page.evaluate(() => { window.digitsApp.pad.gradcamClass = null; window.digitsApp.pad.gradcamVersus = null; });
+    await page.waitForSelector(MESSAGE, { state: 'hidden' });
+    assert.ok(await page.evaluate(() => window.digitsApp.pad.result !== null));
+    await log.check([/out of range/]);
+    await ctx.close();
+  });
+
   test('an image (upload), big ones downscaled first, is read and explained; another class reuses its pixels', async () => {
     const { ctx, page, log } = await open();
     await ready(page);
