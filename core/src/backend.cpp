@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 
 #include "backend_int8.h"
 #include "kernels.h"
@@ -45,34 +44,14 @@ class BuiltinBackend : public Backend {
     for (int i = 0; i <= last; ++i) {
       const Layer& layer = net_.layers[i];
       float* y = buffers_[i].data();
-      switch (layer.type) {
-        case LayerType::kConv2d: {
-          const bool fuse = i + 1 <= last && net_.layers[i + 1].type == LayerType::kRelu &&
-                            i != net_.gradcam_layer;
-          const kernels::PackedConv& packed = packed_[i];
-          kernels::ConvWorkspace* workspace = &workspaces_[i];
-          if (fuse) y = buffers_[++i].data();  // the relu's buffer; skip the relu
-          kernels::Conv2d(layer, packed, x, y, fuse, workspace);
-          break;
-        }
-        case LayerType::kRelu:
-          kernels::Relu(layer.output.size(), x, y);
-          break;
-        case LayerType::kMaxPool2d:
-          kernels::MaxPool2d(layer, x, y);
-          break;
-        case LayerType::kGlobalAvgPool:
-          kernels::GlobalAvgPool(layer.input, x, y);
-          break;
-        case LayerType::kFlatten:  // HWC is already flat
-          std::memcpy(y, x, layer.output.size() * sizeof(float));
-          break;
-        case LayerType::kDense:
-          kernels::Dense(layer.input.size(), layer.output.size(), layer.weight.data(),
-                         layer.bias.data(), x, y);
-          break;
-        case LayerType::kSoftmax:  // never reached: the loop stops at the logits
-          break;
+      if (layer.type == LayerType::kConv2d) {
+        const bool fuse =
+            i + 1 <= last && net_.layers[i + 1].type == LayerType::kRelu && i != net_.gradcam_layer;
+        const int conv = i;
+        if (fuse) y = buffers_[++i].data();  // the relu's buffer; skip the relu
+        kernels::Conv2d(layer, packed_[conv], x, y, fuse, &workspaces_[conv]);
+      } else {
+        kernels::HeadLayer(layer, x, y);  // softmax is never reached: the loop stops at the logits
       }
       x = y;
     }

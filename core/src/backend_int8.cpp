@@ -1,7 +1,6 @@
 // The int8 backend around a body (backend_int8.h), and the built-in body.
 #include "backend_int8.h"
 
-#include <cstring>
 #include <vector>
 
 #include "kernels.h"
@@ -88,26 +87,9 @@ class Int8Backend : public Backend {
     for (int i = net_.int8_end + 1; i <= net_.logits_layer; ++i) {
       const Layer& layer = net_.layers[i];
       float* y = buffers_[i].data();
-      switch (layer.type) {
-        case LayerType::kRelu:
-          kernels::Relu(layer.output.size(), x, y);
-          break;
-        case LayerType::kMaxPool2d:
-          kernels::MaxPool2d(layer, x, y);
-          break;
-        case LayerType::kGlobalAvgPool:
-          kernels::GlobalAvgPool(layer.input, x, y);
-          break;
-        case LayerType::kFlatten:  // HWC is already flat
-          std::memcpy(y, x, layer.output.size() * sizeof(float));
-          break;
-        case LayerType::kDense:
-          kernels::Dense(layer.input.size(), layer.output.size(), layer.weight.data(),
-                         layer.bias.data(), x, y);
-          break;
-        case LayerType::kConv2d:   // never: every conv is in the int8 part
-        case LayerType::kSoftmax:  // never reached: the loop stops at the logits
-          return Status::Errorf("layer %d (%s) in the float head", i, LayerTypeName(layer.type));
+      // A conv is never here (every conv is in the int8 part), nor softmax (past the logits).
+      if (!kernels::HeadLayer(layer, x, y)) {
+        return Status::Errorf("layer %d (%s) in the float head", i, LayerTypeName(layer.type));
       }
       x = y;
     }

@@ -369,6 +369,31 @@ void Dense(int in, int out, const float* weight, const float* bias, const float*
   }
 }
 
+bool HeadLayer(const Layer& layer, const float* input, float* output) {
+  switch (layer.type) {
+    case LayerType::kRelu:
+      Relu(layer.output.size(), input, output);
+      return true;
+    case LayerType::kMaxPool2d:
+      MaxPool2d(layer, input, output);
+      return true;
+    case LayerType::kGlobalAvgPool:
+      GlobalAvgPool(layer.input, input, output);
+      return true;
+    case LayerType::kFlatten:  // HWC is already flat
+      std::memcpy(output, input, layer.output.size() * sizeof(float));
+      return true;
+    case LayerType::kDense:
+      Dense(layer.input.size(), layer.output.size(), layer.weight.data(), layer.bias.data(), input,
+            output);
+      return true;
+    case LayerType::kConv2d:
+    case LayerType::kSoftmax:
+      return false;
+  }
+  return false;
+}
+
 void Relu(int n, const float* input, float* output) {
   for (int i = 0; i < n; ++i) output[i] = input[i] > 0.0f ? input[i] : 0.0f;
 }

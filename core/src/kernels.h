@@ -58,6 +58,9 @@ void GlobalAvgPool(const Shape& input_shape, const float* input, float* output);
 // y = W x + b, W is [out][in].
 void Dense(int in, int out, const float* weight, const float* bias, const float* x, float* y);
 void Relu(int n, const float* input, float* output);
+// One layer without weights to pack (relu, max pool, global average pool, flatten, dense) on HWC
+// data, as both backends run a model's float head. False for a conv or softmax: the caller's.
+bool HeadLayer(const Layer& layer, const float* input, float* output);
 
 // ---- int8 (kernels_int8.cpp): the layers 0..Network::int8_end of an int8 model, on int8 codes.
 // Convolutions multiply (x - input zero point) by the weight codes as 16-bit pairs and add them
