@@ -1,7 +1,8 @@
 // The int8 backends on a synthetic int8 model with what the shipped one lacks: a conv without a
 // relu, output zero points other than -128 (so the relu clamps above the int8 minimum), padded
 // strided max pooling, a 1x1 conv, an unpadded conv. Every backend of this build computes the
-// same int8 codes (the Grad-CAM activations) and the same logits, bit for bit.
+// same int8 codes (the Grad-CAM activations) and the same logits, bit for bit, and the codes are
+// the scalar reference kernels' run layer by layer (so a build with one backend is checked too).
 #include <gtest/gtest.h>
 
 #include <random>
@@ -9,6 +10,7 @@
 
 #include "digits/backend.h"
 #include "fixtures.h"
+#include "kernels.h"
 #include "model_files.h"
 
 namespace digits {
@@ -23,6 +25,32 @@ std::vector<int8_t> RandomCodes(size_t n, std::mt19937* rng) {
   std::vector<int8_t> v(n);
   for (int8_t& x : v) x = static_cast<int8_t>(dist(*rng));
   return v;
+}
+
+// The int8 part of `net` with the scalar reference kernels, layer by layer (no fusion): the
+// dequantized output of layer int8_end, as a backend returns it for Grad-CAM.
+std::vector<float> ReferenceInt8Part(const Network& net, const std::vector<float>& pixels) {
+  std::vector<int8_t> x(pixels.size()), y;
+  kernels::QuantizeInput(static_cast<int>(pixels.size()), pixels.data(), net.input_mean,
+                         net.input_std, net.layers[0].input_q, x.data());
+  for (int i = 0; i <= net.int8_end; ++i) {
+    const Layer& layer = net.layers[i];
+    y.assign(layer.output.size(), 0);
+    if (layer.type == LayerType::kConv2d) {
+      kernels::ReferenceConv2dQ8(layer, x, /*fuse_relu=*/false, &y);
+    } else if (layer.type == LayerType::kRelu) {
+      kernels::ReluQ8(layer.output.size(), layer.output_q.zero_point, x.data(), y.data());
+    } else if (layer.type == LayerType::kMaxPool2d) {
+      kernels::MaxPool2dQ8(layer, x.data(), y.data());
+    } else {
+      ADD_FAILURE() << "layer " << i << " is not an int8 layer";
+    }
+    x.swap(y);
+  }
+  std::vector<float> out(x.size());
+  kernels::Dequantize(static_cast<int>(x.size()), net.layers[net.int8_end].output_q, x.data(),
+                      out.data());
+  return out;
 }
 
 TEST(Int8Backends, AgreeBitForBitOnASyntheticModel) {
@@ -82,6 +110,8 @@ TEST(Int8Backends, AgreeBitForBitOnASyntheticModel) {
       const std::vector<float> pixels = test::RandomPixels(net.input.size(), &inputs);
       ForwardOutput out;
       ASSERT_TRUE(backend->Forward(pixels.data(), true, &out).ok());
+      EXPECT_EQ(out.gradcam_activations, ReferenceInt8Part(net, pixels))
+          << BackendName(kind) << " input " << i;
       all.insert(all.end(), out.gradcam_activations.begin(), out.gradcam_activations.end());
       all.insert(all.end(), out.logits.begin(), out.logits.end());
       distinct.insert(out.gradcam_activations.begin(), out.gradcam_activations.end());
