@@ -22,6 +22,15 @@ constexpr uint32_t kExternalIds = 3;
 // layer.
 constexpr uint32_t kInt8OutputId = 1;
 
+// Max pooling is the same node in the float network and the int8 body (XNNPACK picks the kernel
+// by the tensors' type).
+xnn_status DefineMaxPool(xnn_subgraph_t subgraph, const Layer& layer, uint32_t x, uint32_t y) {
+  constexpr float kInf = std::numeric_limits<float>::infinity();
+  return xnn_define_max_pooling_2d(subgraph, layer.pad_h, layer.pad_w, layer.pad_h, layer.pad_w,
+                                   layer.kernel_h, layer.kernel_w, layer.stride_h, layer.stride_w,
+                                   1, 1, -kInf, kInf, x, y, 0);
+}
+
 Status XnnError(const char* what, xnn_status status) {
   return Status::Errorf("xnnpack: %s failed (status %d)", what, static_cast<int>(status));
 }
@@ -165,9 +174,7 @@ class XnnpackBackend : public Backend {
           s = xnn_define_clamp(subgraph, 0.0f, kInf, x, y, 0);
           break;
         case LayerType::kMaxPool2d:
-          s = xnn_define_max_pooling_2d(subgraph, layer.pad_h, layer.pad_w, layer.pad_h,
-                                        layer.pad_w, layer.kernel_h, layer.kernel_w, layer.stride_h,
-                                        layer.stride_w, 1, 1, -kInf, kInf, x, y, 0);
+          s = DefineMaxPool(subgraph, layer, x, y);
           break;
         case LayerType::kGlobalAvgPool:
           s = xnn_define_global_average_pooling_2d(subgraph, -kInf, kInf, x, y, 0);
@@ -306,9 +313,7 @@ class XnnpackInt8Body : public Int8Body {
           s = xnn_define_clamp(subgraph, 0.0f, kInf, x, y, 0);
           break;
         case LayerType::kMaxPool2d:
-          s = xnn_define_max_pooling_2d(subgraph, layer.pad_h, layer.pad_w, layer.pad_h,
-                                        layer.pad_w, layer.kernel_h, layer.kernel_w, layer.stride_h,
-                                        layer.stride_w, 1, 1, -kInf, kInf, x, y, 0);
+          s = DefineMaxPool(subgraph, layer, x, y);
           break;
         default:
           return Status::Errorf("xnnpack: layer %d (%s) cannot run on int8", i,
