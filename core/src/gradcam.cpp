@@ -23,16 +23,12 @@ void Backward(const Layer& layer, const std::vector<float>& x, const std::vector
           for (int o = 0; o < out.channels; ++o) {
             const float g = gy[(oy * out.width + ox) * out.channels + o];
             if (g == 0.0f) continue;
-            for (int ky = 0; ky < layer.kernel_h; ++ky)
-              for (int kx = 0; kx < layer.kernel_w; ++kx) {
-                const int iy = oy * layer.stride_h - layer.pad_h + ky;
-                const int ix = ox * layer.stride_w - layer.pad_w + kx;
-                if (iy < 0 || iy >= in.height || ix < 0 || ix >= in.width) continue;
-                const float* w =
-                    &layer.weight[((o * layer.kernel_h + ky) * layer.kernel_w + kx) * in.channels];
-                float* d = &(*gx)[(iy * in.width + ix) * in.channels];
-                for (int c = 0; c < in.channels; ++c) d[c] += w[c] * g;
-              }
+            kernels::ForEachTapInside(layer, oy, ox, [&](int pixel, int tap) {
+              const float* w =
+                  &layer.weight[(o * layer.kernel_h * layer.kernel_w + tap) * in.channels];
+              float* d = &(*gx)[pixel * in.channels];
+              for (int c = 0; c < in.channels; ++c) d[c] += w[c] * g;
+            });
           }
       break;
     case LayerType::kRelu:
@@ -44,17 +40,13 @@ void Backward(const Layer& layer, const std::vector<float>& x, const std::vector
           for (int c = 0; c < out.channels; ++c) {
             float m = -std::numeric_limits<float>::infinity();
             int arg = -1;
-            for (int ky = 0; ky < layer.kernel_h; ++ky)
-              for (int kx = 0; kx < layer.kernel_w; ++kx) {
-                const int iy = oy * layer.stride_h - layer.pad_h + ky;
-                const int ix = ox * layer.stride_w - layer.pad_w + kx;
-                if (iy < 0 || iy >= in.height || ix < 0 || ix >= in.width) continue;
-                const int idx = (iy * in.width + ix) * in.channels + c;
-                if (arg < 0 || x[idx] > m) {
-                  m = x[idx];
-                  arg = idx;
-                }
+            kernels::ForEachTapInside(layer, oy, ox, [&](int pixel, int) {
+              const int idx = pixel * in.channels + c;
+              if (arg < 0 || x[idx] > m) {
+                m = x[idx];
+                arg = idx;
               }
+            });
             if (arg >= 0) (*gx)[arg] += gy[(oy * out.width + ox) * out.channels + c];
           }
       break;

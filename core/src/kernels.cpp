@@ -400,6 +400,7 @@ void Relu(int n, const float* input, float* output) {
 
 void ReferenceLayer(const Layer& layer, const std::vector<float>& x, std::vector<float>* y) {
   const Shape in = layer.input, out = layer.output;
+  const int taps = layer.kernel_h * layer.kernel_w;
   y->assign(out.size(), 0.0f);
   switch (layer.type) {
     case LayerType::kConv2d:
@@ -407,16 +408,11 @@ void ReferenceLayer(const Layer& layer, const std::vector<float>& x, std::vector
         for (int ox = 0; ox < out.width; ++ox)
           for (int o = 0; o < out.channels; ++o) {
             float sum = layer.bias[o];
-            for (int ky = 0; ky < layer.kernel_h; ++ky)
-              for (int kx = 0; kx < layer.kernel_w; ++kx) {
-                const int iy = oy * layer.stride_h - layer.pad_h + ky;
-                const int ix = ox * layer.stride_w - layer.pad_w + kx;
-                if (iy < 0 || iy >= in.height || ix < 0 || ix >= in.width) continue;
-                const float* w =
-                    &layer.weight[((o * layer.kernel_h + ky) * layer.kernel_w + kx) * in.channels];
-                const float* v = &x[(iy * in.width + ix) * in.channels];
-                for (int c = 0; c < in.channels; ++c) sum += w[c] * v[c];
-              }
+            ForEachTapInside(layer, oy, ox, [&](int pixel, int tap) {
+              const float* w = &layer.weight[(o * taps + tap) * in.channels];
+              const float* v = &x[pixel * in.channels];
+              for (int c = 0; c < in.channels; ++c) sum += w[c] * v[c];
+            });
             (*y)[(oy * out.width + ox) * out.channels + o] = sum;
           }
       break;
@@ -428,13 +424,8 @@ void ReferenceLayer(const Layer& layer, const std::vector<float>& x, std::vector
         for (int ox = 0; ox < out.width; ++ox)
           for (int c = 0; c < out.channels; ++c) {
             float m = -std::numeric_limits<float>::infinity();
-            for (int ky = 0; ky < layer.kernel_h; ++ky)
-              for (int kx = 0; kx < layer.kernel_w; ++kx) {
-                const int iy = oy * layer.stride_h - layer.pad_h + ky;
-                const int ix = ox * layer.stride_w - layer.pad_w + kx;
-                if (iy < 0 || iy >= in.height || ix < 0 || ix >= in.width) continue;
-                m = std::max(m, x[(iy * in.width + ix) * in.channels + c]);
-              }
+            ForEachTapInside(layer, oy, ox,
+                             [&](int pixel, int) { m = std::max(m, x[pixel * in.channels + c]); });
             (*y)[(oy * out.width + ox) * out.channels + c] = m;
           }
       break;

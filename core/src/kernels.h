@@ -105,6 +105,22 @@ void Dequantize(int n, const Quantization& q, const int8_t* input, float* output
 void ReferenceConv2dQ8(const Layer& conv, const std::vector<int8_t>& x, bool fuse_relu,
                        std::vector<int8_t>* y);
 
+// The kernel taps of output pixel (oy, ox) of a conv or pool that fall inside its input, in
+// row-major order: tap(input pixel iy * width + ix, tap ky * kernel_w + kx). The plain loop of the
+// reference kernels and of Grad-CAM's backward pass.
+template <typename Tap>
+void ForEachTapInside(const Layer& layer, int oy, int ox, Tap&& tap) {
+  for (int ky = 0; ky < layer.kernel_h; ++ky) {
+    const int iy = oy * layer.stride_h - layer.pad_h + ky;
+    if (iy < 0 || iy >= layer.input.height) continue;
+    for (int kx = 0; kx < layer.kernel_w; ++kx) {
+      const int ix = ox * layer.stride_w - layer.pad_w + kx;
+      if (ix < 0 || ix >= layer.input.width) continue;
+      tap(iy * layer.input.width + ix, ky * layer.kernel_w + kx);
+    }
+  }
+}
+
 // One layer with plain loops and no packing: the reference the kernels above are measured
 // against (bench/), and the forward pass Grad-CAM uses for the network's small head.
 void ReferenceLayer(const Layer& layer, const std::vector<float>& x, std::vector<float>* y);

@@ -248,16 +248,11 @@ void ReferenceConv2dQ8(const Layer& conv, const std::vector<int8_t>& x, bool fus
     for (int ox = 0; ox < out.width; ++ox)
       for (int o = 0; o < out.channels; ++o) {
         int32_t acc = conv.bias_q[o];
-        for (int ky = 0; ky < conv.kernel_h; ++ky)
-          for (int kx = 0; kx < conv.kernel_w; ++kx) {
-            const int iy = oy * conv.stride_h - conv.pad_h + ky;
-            const int ix = ox * conv.stride_w - conv.pad_w + kx;
-            if (iy < 0 || iy >= in.height || ix < 0 || ix >= in.width) continue;
-            const int8_t* w =
-                &conv.weight_q[((o * conv.kernel_h + ky) * conv.kernel_w + kx) * in.channels];
-            const int8_t* v = &x[(iy * in.width + ix) * in.channels];
-            for (int c = 0; c < in.channels; ++c) acc += (v[c] - conv.input_q.zero_point) * w[c];
-          }
+        ForEachTapInside(conv, oy, ox, [&](int pixel, int tap) {
+          const int8_t* w = &conv.weight_q[(o * conv.kernel_h * conv.kernel_w + tap) * in.channels];
+          const int8_t* v = &x[pixel * in.channels];
+          for (int c = 0; c < in.channels; ++c) acc += (v[c] - conv.input_q.zero_point) * w[c];
+        });
         (*y)[(oy * out.width + ox) * out.channels + o] = static_cast<int8_t>(RoundHalfEvenClamped(
             static_cast<float>(acc) * conv.requant[o], lo, conv.output_q.zero_point));
       }
