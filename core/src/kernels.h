@@ -67,28 +67,49 @@ bool HeadLayer(const Layer& layer, const float* input, float* output);
 // into int32, 8 multiply-adds per instruction: `i32x4.dot_i16x8_s` in WASM SIMD128,
 // `pmaddwd` (_mm_madd_epi16) natively. Requantization is float32: round_half_even(float(acc) *
 // requant[o]) + output zero point, clamped to int8 (to the zero point from below when a relu is
-// fused). Winograd does not apply: its transforms would leave the integers.
+// fused).
+//
+// Two algorithms, as for float (ConvAlgorithm; kAuto picks Winograd where it applies):
+//   kIndirectGemm  any conv2d: the pointer-table GEMM over (tap, channel) pairs.
+//   kWinograd      F(2x2, 3x3) in exact integers, for 3x3 / stride 1 / padding 1 layers with
+//                  8 <= cin <= kWinogradQ8MaxCin (WinogradQ8Applies). The filter transform uses
+//                  2G instead of G (G has halves), so U' = 4U is an integer of at most 9 * 128 in
+//                  magnitude; the input transform's V of (x - zero point) is at most 4 * 255: both
+//                  stay int16, the products are summed in int32, and A^T M A = 4 * the direct
+//                  accumulator exactly, so >> 2 gives the direct kernel's int32, bit for bit, with
+//                  2.25x fewer multiply-adds.
+constexpr int kWinogradQ8MaxCin = 200;  // 9 terms * cin * 1152 * 1020 < 2^31 in A^T M A
+bool WinogradQ8Applies(const Layer& conv);
 
 // The weights widened to int16 and packed in panels of 8 output channels: per pair of the
-// reduction index (tap, channel), 8 channels x 2 values, so one 16-byte load feeds one dot for 4
-// channels. Each tap's channels are padded to an even count (cin2) with zero weights.
+// reduction index, 8 channels x 2 values, so one 16-byte load feeds one dot for 4 channels.
+//   indirect GEMM: the pairs run over (tap, channel), each tap's channels padded to an even count
+//                  (cin2) with zero weights: weight is panels * [taps * cin2 / 2][8][2].
+//   Winograd:      U' = G' g G'^T for the 16 points xi, channels padded to a multiple of 8 (cin8):
+//                  weight is [16][panels][cin8 / 2][8][2].
 struct PackedConvQ8 {
-  int taps = 0;                 // kh * kw
-  int cin2 = 0;                 // cin rounded up to even
+  ConvAlgorithm algorithm = ConvAlgorithm::kIndirectGemm;  // never kAuto
+  int taps = 0;                                            // kh * kw
+  int cin2 = 0;                 // indirect GEMM: cin rounded up to even; Winograd: to 8
   int panels = 0;               // ceil(cout / 8)
-  std::vector<int16_t> weight;  // panels * [taps * cin2 / 2][8][2]
+  std::vector<int16_t> weight;  // as above
   std::vector<int32_t> bias;    // panels * 8
   std::vector<float> requant;   // panels * 8
 };
-PackedConvQ8 PackConvQ8(const Layer& conv);
+// Packs `conv` for `algorithm`; kWinograd where it does not apply falls back to the indirect GEMM.
+PackedConvQ8 PackConvQ8(const Layer& conv, ConvAlgorithm algorithm = ConvAlgorithm::kAuto);
 
 // Working memory of one int8 conv layer, reused across calls: the input minus its zero point as
-// int16 (pixels of cin2 values, the pad channel 0), a zero pixel for taps outside the input, and
-// the pointer table into them (built once, the buffers do not move).
+// int16 (pixels of cin2 values, the pad channels 0; for Winograd with a zero border of one pixel
+// above and left and two below and right), a zero pixel for taps outside the input and the
+// pointer table into them (built once, the buffers do not move); Winograd's V (int16) and M
+// (int32) tiles.
 struct ConvQ8Workspace {
   std::vector<int16_t> widened;
   std::vector<const int16_t*> taps;
   std::vector<int16_t> zeros;
+  std::vector<int16_t> tiles;
+  std::vector<int32_t> products;
 };
 
 // The network's input quantization, shared by every backend: in float32, exactly as

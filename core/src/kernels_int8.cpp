@@ -1,5 +1,6 @@
-// The built-in int8 kernels (kernels.h, "int8"). The only instruction the vector extensions cannot
-// spell is the pairwise 16-bit dot product; Dot() names it per target.
+// The built-in int8 kernels (kernels.h, "int8"): the indirect GEMM and the exact integer Winograd
+// F(2x2, 3x3). The only instruction the vector extensions cannot spell is the pairwise 16-bit dot
+// product; Dot() names it per target.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -51,6 +52,12 @@ inline f32x4 LoadF32(const float* p) {
   f32x4 v;
   std::memcpy(&v, p, sizeof(v));
   return v;
+}
+inline void StoreI16(int16_t* p, i16x8 v) {
+  std::memcpy(p, &v, sizeof(v));
+}
+inline void StoreI32(int32_t* p, i32x4 v) {
+  std::memcpy(p, &v, sizeof(v));
 }
 // The pair p[0], p[1] in all four 32-bit lanes.
 inline i16x8 SplatPair(const int16_t* p) {
@@ -115,6 +122,145 @@ inline void KernelQ8_4x8(int taps, int pairs, const int16_t* const* ptrs, const 
   }
 }
 
+// C[4][8] (int32) = sum over pairs j of the dot of row r's pair j with the packed weights at w;
+// row r is the `2 * pairs` int16 values at a + r * a_stride. Winograd's GEMM per point xi.
+inline void GemmQ8_4x8(int pairs, const int16_t* a, int a_stride, const int16_t* w, int32_t* c,
+                       int c_stride) {
+  const i32x4 zero = {0, 0, 0, 0};
+  i32x4 c00 = zero, c01 = zero, c10 = zero, c11 = zero;
+  i32x4 c20 = zero, c21 = zero, c30 = zero, c31 = zero;
+  const int16_t* a0 = a;
+  const int16_t* a1 = a + a_stride;
+  const int16_t* a2 = a + 2 * a_stride;
+  const int16_t* a3 = a + 3 * a_stride;
+  for (int j = 0; j < pairs; ++j, w += 2 * kPanel) {
+    const i16x8 w0 = LoadI16(w), w1 = LoadI16(w + kPanel);
+    const i16x8 x0 = SplatPair(a0 + 2 * j);
+    c00 += Dot(x0, w0);
+    c01 += Dot(x0, w1);
+    const i16x8 x1 = SplatPair(a1 + 2 * j);
+    c10 += Dot(x1, w0);
+    c11 += Dot(x1, w1);
+    const i16x8 x2 = SplatPair(a2 + 2 * j);
+    c20 += Dot(x2, w0);
+    c21 += Dot(x2, w1);
+    const i16x8 x3 = SplatPair(a3 + 2 * j);
+    c30 += Dot(x3, w0);
+    c31 += Dot(x3, w1);
+  }
+  StoreI32(c, c00), StoreI32(c + 4, c01);
+  StoreI32(c + c_stride, c10), StoreI32(c + c_stride + 4, c11);
+  StoreI32(c + 2 * c_stride, c20), StoreI32(c + 2 * c_stride + 4, c21);
+  StoreI32(c + 3 * c_stride, c30), StoreI32(c + 3 * c_stride + 4, c31);
+}
+
+// Winograd F(2x2, 3x3) on int16 (x - zero point) (kernels.h, kWinograd): per 4x4 tile of the
+// bordered input (stride 2) and 8 channels V = B^T d B; for each of the 16 points xi a GEMM
+// M[xi] = V[xi] U'[xi] over the channels; per tile A^T M A = 4 * the direct accumulator, >> 2,
+// + bias, requantized; the 2x2 outputs clipped at the right and bottom edges.
+void WinogradConv3x3Q8(const Layer& conv, const PackedConvQ8& packed, const int8_t* input,
+                       int8_t* output, bool fuse_relu, ConvQ8Workspace* ws) {
+  const Shape in = conv.input, out = conv.output;
+  const int cin = in.channels, cin8 = packed.cin2, cout = out.channels;
+  const int panels = packed.panels, pairs = cin8 / 2, mstride = panels * kPanel;
+  const int th = (out.height + 1) / 2, tw = (out.width + 1) / 2;
+  const int tiles = th * tw, tiles4 = (tiles + kRows - 1) / kRows * kRows;
+  // The bordered input: row 2 * ty + r, column 2 * tx + q is tile (ty, tx)'s d[r][q].
+  const int bw = in.width + 3;
+  const size_t bordered = static_cast<size_t>(in.height + 3) * bw * cin8;
+  const size_t vstep = static_cast<size_t>(tiles4) * cin8;     // V[xi]: [tiles4][cin8]
+  const size_t mstep = static_cast<size_t>(tiles4) * mstride;  // M[xi]: [tiles4][panels * 8]
+  if (ws->widened.size() != bordered) {  // first call: border, pad channels, pad tiles all zero
+    ws->widened.assign(bordered, 0);
+    ws->tiles.assign(16 * vstep, 0);
+    ws->products.assign(16 * mstep, 0);
+  }
+  const int zp = conv.input_q.zero_point;
+  for (int y = 0; y < in.height; ++y) {
+    const int8_t* x = input + static_cast<size_t>(y) * in.width * cin;
+    int16_t* d = &ws->widened[(static_cast<size_t>(y + 1) * bw + 1) * cin8];
+    for (int p = 0; p < in.width; ++p, x += cin, d += cin8) {
+      for (int i = 0; i < cin; ++i) d[i] = static_cast<int16_t>(x[i] - zp);
+    }
+  }
+  int16_t* v_all = ws->tiles.data();
+  for (int ty = 0; ty < th; ++ty) {
+    for (int tx = 0; tx < tw; ++tx) {
+      const int16_t* d0 = &ws->widened[(static_cast<size_t>(2 * ty) * bw + 2 * tx) * cin8];
+      int16_t* v = v_all + static_cast<size_t>(ty * tw + tx) * cin8;
+      for (int c = 0; c < cin8; c += 8, v += 8) {
+        i16x8 d[4][4], u[4][4];
+        for (int r = 0; r < 4; ++r) {
+          for (int q = 0; q < 4; ++q) d[r][q] = LoadI16(d0 + (r * bw + q) * cin8 + c);
+        }
+        for (int q = 0; q < 4; ++q) {  // B^T d
+          u[0][q] = d[0][q] - d[2][q];
+          u[1][q] = d[1][q] + d[2][q];
+          u[2][q] = d[2][q] - d[1][q];
+          u[3][q] = d[1][q] - d[3][q];
+        }
+        for (int r = 0; r < 4; ++r) {  // (B^T d) B
+          int16_t* vr = v + 4 * r * vstep;
+          StoreI16(vr, u[r][0] - u[r][2]);
+          StoreI16(vr + vstep, u[r][1] + u[r][2]);
+          StoreI16(vr + 2 * vstep, u[r][2] - u[r][1]);
+          StoreI16(vr + 3 * vstep, u[r][1] - u[r][3]);
+        }
+      }
+    }
+  }
+  int32_t* m_all = ws->products.data();
+  for (int xi = 0; xi < 16; ++xi) {
+    for (int p = 0; p < panels; ++p) {
+      const int16_t* u =
+          &packed.weight[(static_cast<size_t>(xi) * panels + p) * pairs * kPanel * 2];
+      for (int t = 0; t < tiles4; t += kRows) {
+        GemmQ8_4x8(pairs, v_all + xi * vstep + static_cast<size_t>(t) * cin8, cin8, u,
+                   m_all + xi * mstep + static_cast<size_t>(t) * mstride + p * kPanel, mstride);
+      }
+    }
+  }
+  const int out_zp = conv.output_q.zero_point;
+  const int lo = fuse_relu ? out_zp : -128;
+  const float flo = static_cast<float>(lo - out_zp), fhi = static_cast<float>(127 - out_zp);
+  const f32x4 vlo = {flo, flo, flo, flo}, vhi = {fhi, fhi, fhi, fhi};
+  const i32x4 vzp = {out_zp, out_zp, out_zp, out_zp};
+  for (int ty = 0; ty < th; ++ty) {
+    for (int tx = 0; tx < tw; ++tx) {
+      const int32_t* m = m_all + static_cast<size_t>(ty * tw + tx) * mstride;
+      const int oy = 2 * ty, ox = 2 * tx;
+      const bool down = oy + 1 < out.height, right = ox + 1 < out.width;
+      int8_t* o[2][2];
+      o[0][0] = output + (static_cast<size_t>(oy) * out.width + ox) * cout;
+      o[0][1] = o[0][0] + cout;
+      o[1][0] = o[0][0] + static_cast<size_t>(out.width) * cout;
+      o[1][1] = o[1][0] + cout;
+      for (int c = 0; c < cout; c += 4) {
+        i32x4 s[2][4];
+        for (int q = 0; q < 4; ++q) {  // A^T M
+          const i32x4 m0 = LoadI32(m + q * mstep + c), m1 = LoadI32(m + (4 + q) * mstep + c);
+          const i32x4 m2 = LoadI32(m + (8 + q) * mstep + c), m3 = LoadI32(m + (12 + q) * mstep + c);
+          s[0][q] = m0 + m1 + m2;
+          s[1][q] = m1 - m2 - m3;
+        }
+        const i32x4 bias = LoadI32(&packed.bias[c]);
+        const f32x4 scale = LoadF32(&packed.requant[c]);
+        const int n = std::min(4, cout - c);
+        for (int r = 0; r < 2; ++r) {  // (A^T M) A / 4 + bias, requantized
+          if (r == 1 && !down) break;
+          const i32x4 y0 = ((s[r][0] + s[r][1] + s[r][2]) >> 2) + bias;
+          const i32x4 q0 = Requantize(y0, scale, vlo, vhi, vzp);
+          for (int j = 0; j < n; ++j) o[r][0][c + j] = static_cast<int8_t>(q0[j]);
+          if (!right) continue;
+          const i32x4 y1 = ((s[r][1] - s[r][2] - s[r][3]) >> 2) + bias;
+          const i32x4 q1 = Requantize(y1, scale, vlo, vhi, vzp);
+          for (int j = 0; j < n; ++j) o[r][1][c + j] = static_cast<int8_t>(q1[j]);
+        }
+      }
+    }
+  }
+}
+
 // round_half_even(x) + zero_point clamped to [lo, 127]; NaN (a NaN pixel) gives lo.
 int RoundHalfEvenClamped(float x, int lo, int zero_point) {
   float r = std::nearbyint(x) + static_cast<float>(zero_point);  // default mode: to even
@@ -125,25 +271,67 @@ int RoundHalfEvenClamped(float x, int lo, int zero_point) {
 
 }  // namespace
 
-PackedConvQ8 PackConvQ8(const Layer& conv) {
+bool WinogradQ8Applies(const Layer& conv) {
+  return conv.type == LayerType::kConv2d && conv.kernel_h == 3 && conv.kernel_w == 3 &&
+         conv.stride_h == 1 && conv.stride_w == 1 && conv.pad_h == 1 && conv.pad_w == 1 &&
+         conv.input.channels >= 8 && conv.input.channels <= kWinogradQ8MaxCin;
+}
+
+PackedConvQ8 PackConvQ8(const Layer& conv, ConvAlgorithm algorithm) {
+  const bool winograd = algorithm != ConvAlgorithm::kIndirectGemm && WinogradQ8Applies(conv);
   PackedConvQ8 p;
   const int cin = conv.input.channels, cout = conv.output.channels;
+  p.algorithm = winograd ? ConvAlgorithm::kWinograd : ConvAlgorithm::kIndirectGemm;
   p.taps = conv.kernel_h * conv.kernel_w;
-  p.cin2 = (cin + 1) / 2 * 2;
+  p.cin2 = winograd ? (cin + 7) / 8 * 8 : (cin + 1) / 2 * 2;
   p.panels = (cout + kPanel - 1) / kPanel;
-  const int pairs = p.taps * p.cin2 / 2;
-  p.weight.assign(static_cast<size_t>(p.panels) * pairs * kPanel * 2, 0);
   p.bias.assign(static_cast<size_t>(p.panels) * kPanel, 0);
   p.requant.assign(static_cast<size_t>(p.panels) * kPanel, 1.0f);
   for (int o = 0; o < cout; ++o) {
     p.bias[o] = conv.bias_q[o];
     p.requant[o] = conv.requant[o];
-    int16_t* panel = &p.weight[static_cast<size_t>(o / kPanel) * pairs * kPanel * 2];
-    for (int t = 0; t < p.taps; ++t) {
-      for (int i = 0; i < cin; ++i) {  // conv.weight_q is OHWI: [cout][taps][cin]
-        const int pair = t * p.cin2 / 2 + i / 2;
-        panel[(pair * kPanel + o % kPanel) * 2 + i % 2] =
-            conv.weight_q[(static_cast<size_t>(o) * p.taps + t) * cin + i];
+  }
+  // Where weight (o, pair of channel i) of a panel with `pairs` pairs goes.
+  auto at = [](int16_t* panel, int pair, int o, int i) -> int16_t& {
+    return panel[(pair * kPanel + o % kPanel) * 2 + i % 2];
+  };
+  if (!winograd) {
+    const int pairs = p.taps * p.cin2 / 2;
+    p.weight.assign(static_cast<size_t>(p.panels) * pairs * kPanel * 2, 0);
+    for (int o = 0; o < cout; ++o) {
+      int16_t* panel = &p.weight[static_cast<size_t>(o / kPanel) * pairs * kPanel * 2];
+      for (int t = 0; t < p.taps; ++t) {
+        for (int i = 0; i < cin; ++i) {  // conv.weight_q is OHWI: [cout][taps][cin]
+          at(panel, t * p.cin2 / 2 + i / 2, o, i) =
+              conv.weight_q[(static_cast<size_t>(o) * p.taps + t) * cin + i];
+        }
+      }
+    }
+    return p;
+  }
+  // U' = G' g G'^T per (output, input) channel pair, G' = 2G = [2 0 0; 1 1 1; 1 -1 1; 0 0 2].
+  const int pairs = p.cin2 / 2;
+  const size_t xi_step = static_cast<size_t>(p.panels) * pairs * kPanel * 2;
+  p.weight.assign(16 * xi_step, 0);
+  for (int o = 0; o < cout; ++o) {
+    for (int i = 0; i < cin; ++i) {
+      const int8_t* w = &conv.weight_q[static_cast<size_t>(o) * 9 * cin + i];  // tap t at w[t*cin]
+      int t[4][3];
+      for (int x = 0; x < 3; ++x) {
+        const int g0 = w[x * cin], g1 = w[(3 + x) * cin], g2 = w[(6 + x) * cin];
+        t[0][x] = 2 * g0;
+        t[1][x] = g0 + g1 + g2;
+        t[2][x] = g0 - g1 + g2;
+        t[3][x] = 2 * g2;
+      }
+      for (int a = 0; a < 4; ++a) {
+        const int u[4] = {2 * t[a][0], t[a][0] + t[a][1] + t[a][2], t[a][0] - t[a][1] + t[a][2],
+                          2 * t[a][2]};
+        for (int b = 0; b < 4; ++b) {
+          int16_t* panel = &p.weight[(4 * a + b) * xi_step +
+                                     static_cast<size_t>(o / kPanel) * pairs * kPanel * 2];
+          at(panel, i / 2, o, i) = static_cast<int16_t>(u[b]);
+        }
       }
     }
   }
@@ -160,6 +348,10 @@ void QuantizeInput(int n, const float* pixels, float mean, float std, const Quan
 
 void Conv2dQ8(const Layer& conv, const PackedConvQ8& packed, const int8_t* input, int8_t* output,
               bool fuse_relu, ConvQ8Workspace* ws) {
+  if (packed.algorithm == ConvAlgorithm::kWinograd) {
+    WinogradConv3x3Q8(conv, packed, input, output, fuse_relu, ws);
+    return;
+  }
   const Shape in = conv.input, out = conv.output;
   const int cin = in.channels, cin2 = packed.cin2, taps = packed.taps;
   const int pixels = out.height * out.width;
