@@ -16,13 +16,7 @@ namespace {
 using kernels::ConvAlgorithm;
 
 Layer MakeConv(int cin, int cout, int h, int w, int k, int stride, int pad, std::mt19937* rng) {
-  Layer conv;
-  conv.type = LayerType::kConv2d;
-  conv.kernel_h = conv.kernel_w = k;
-  conv.stride_h = conv.stride_w = stride;
-  conv.pad_h = conv.pad_w = pad;
-  conv.input = {h, w, cin};
-  conv.output = {(h + 2 * pad - k) / stride + 1, (w + 2 * pad - k) / stride + 1, cout};
+  Layer conv = test::ConvGeometry(cin, cout, h, w, k, stride, pad);
   conv.weight = test::RandomValues(static_cast<size_t>(cout) * k * k * cin, rng, 0.5f);
   conv.bias = test::RandomValues(cout, rng);
   return conv;

@@ -20,11 +20,9 @@ using nlohmann::json;
 using test::Raw;
 using test::RawTensor;
 
+// Symmetric weight codes, as quantize.py writes them.
 std::vector<int8_t> RandomCodes(size_t n, std::mt19937* rng) {
-  std::uniform_int_distribution<int> dist(-127, 127);
-  std::vector<int8_t> v(n);
-  for (int8_t& x : v) x = static_cast<int8_t>(dist(*rng));
-  return v;
+  return test::RandomCodes(n, rng, -127, 127);
 }
 
 // The int8 part of `net` with the scalar reference kernels, layer by layer (no fusion): the

@@ -12,26 +12,16 @@
 #include <string>
 
 #include "kernels.h"
+#include "model_files.h"
 
 namespace digits {
 namespace {
 
-std::vector<int8_t> RandomCodes(size_t n, std::mt19937* rng) {
-  std::uniform_int_distribution<int> dist(-128, 127);
-  std::vector<int8_t> v(n);
-  for (int8_t& x : v) x = static_cast<int8_t>(dist(*rng));
-  return v;
-}
+using test::RandomCodes;
 
 Layer MakeConvQ8(int cin, int cout, int h, int w, int k, int stride, int pad, int in_zp, int out_zp,
                  std::mt19937* rng) {
-  Layer conv;
-  conv.type = LayerType::kConv2d;
-  conv.kernel_h = conv.kernel_w = k;
-  conv.stride_h = conv.stride_w = stride;
-  conv.pad_h = conv.pad_w = pad;
-  conv.input = {h, w, cin};
-  conv.output = {(h + 2 * pad - k) / stride + 1, (w + 2 * pad - k) / stride + 1, cout};
+  Layer conv = test::ConvGeometry(cin, cout, h, w, k, stride, pad);
   conv.input_q = {0.05f, in_zp};
   conv.output_q = {0.1f, out_zp};
   conv.weight_q = RandomCodes(static_cast<size_t>(cout) * k * k * cin, rng);

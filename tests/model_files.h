@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "digits/network.h"
+
 namespace digits::test {
 
 struct TensorSpec {
@@ -85,6 +87,26 @@ inline std::vector<float> RandomPixels(size_t n, std::mt19937* rng) {
   std::vector<float> v(n);
   for (float& x : v) x = dist(*rng);
   return v;
+}
+
+// Uniform int8 codes in [lo, hi] (symmetric weight codes never use -128).
+inline std::vector<int8_t> RandomCodes(size_t n, std::mt19937* rng, int lo = -128, int hi = 127) {
+  std::uniform_int_distribution<int> dist(lo, hi);
+  std::vector<int8_t> v(n);
+  for (int8_t& x : v) x = static_cast<int8_t>(dist(*rng));
+  return v;
+}
+
+// A conv2d layer's geometry (square kernel, stride and padding; HWC shapes), weights not set.
+inline Layer ConvGeometry(int cin, int cout, int h, int w, int k, int stride, int pad) {
+  Layer conv;
+  conv.type = LayerType::kConv2d;
+  conv.kernel_h = conv.kernel_w = k;
+  conv.stride_h = conv.stride_w = stride;
+  conv.pad_h = conv.pad_w = pad;
+  conv.input = {h, w, cin};
+  conv.output = {(h + 2 * pad - k) / stride + 1, (w + 2 * pad - k) / stride + 1, cout};
+  return conv;
 }
 
 }  // namespace digits::test
