@@ -14,11 +14,19 @@
 //                        gradcamVersus: int})
 //   .recognizeImage(pixels: Uint8Array, width, height, channels, options)
 //   .classify(pixels: Float32Array)        an already MNIST-like input
+//   .classifyBuffer(): number              the lean classify entry, for digits.js: the byte address
+//   .classifyInPlace(): 1 | 0              of one float32 region per recognizer, [input
+//                                          (inputSize^2) | logits | probabilities (classes each) |
+//                                          digit, not_a_digit, unsure]; JS writes the input there,
+//                                          classifyInPlace() fills the rest and returns 1, or 0
+//                                          when the input is refused (classify() says why). No
+//                                          Embind value is made per call.
 // recognize/recognizeImage return the result object of core/RESULT_FORMAT.md, written by the
 // library's WriteRecognition (digits/result.h), as every front end's is.
 #include <emscripten/bind.h>
 #include <emscripten/val.h>
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <string>
@@ -222,6 +230,30 @@ class WasmRecognizer {
     return ToJs(result);
   }
 
+  size_t classifyBuffer() {
+    if (!recognizer_) return 0;
+    if (io_.empty()) {
+      const Network& net = recognizer_->network();
+      io_.resize(static_cast<size_t>(net.input.size()) + 2 * net.num_classes() + 3);
+    }
+    return reinterpret_cast<size_t>(io_.data());
+  }
+
+  int classifyInPlace() {
+    if (!recognizer_ || io_.empty()) return 0;
+    const Network& net = recognizer_->network();
+    const size_t n = static_cast<size_t>(net.input.size()), k = net.num_classes();
+    Prediction p;
+    if (!recognizer_->Classify(io_.data(), n, &p).ok()) return 0;
+    float* out = io_.data() + n;
+    std::copy(p.logits.begin(), p.logits.end(), out);
+    std::copy(p.probabilities.begin(), p.probabilities.end(), out + k);
+    out[2 * k] = static_cast<float>(p.digit);
+    out[2 * k + 1] = p.not_a_digit ? 1.0f : 0.0f;
+    out[2 * k + 2] = p.unsure ? 1.0f : 0.0f;
+    return 1;
+  }
+
   val classify(const val& pixels) {
     if (!recognizer_) return ErrorObject(status_);
     const std::vector<float> input = emscripten::convertJSArrayToNumberVector<float>(pixels);
@@ -246,6 +278,7 @@ class WasmRecognizer {
 
   Status status_;
   std::unique_ptr<Recognizer> recognizer_;
+  std::vector<float> io_;  // classifyBuffer()'s region, allocated on first use
 };
 
 EMSCRIPTEN_BINDINGS(digits) {
@@ -255,7 +288,9 @@ EMSCRIPTEN_BINDINGS(digits) {
       .function("info", &WasmRecognizer::info)
       .function("recognize", &WasmRecognizer::recognize)
       .function("recognizeImage", &WasmRecognizer::recognizeImage)
-      .function("classify", &WasmRecognizer::classify);
+      .function("classify", &WasmRecognizer::classify)
+      .function("classifyBuffer", &WasmRecognizer::classifyBuffer)
+      .function("classifyInPlace", &WasmRecognizer::classifyInPlace);
 }
 
 }  // namespace

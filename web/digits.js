@@ -262,6 +262,7 @@ function checked(out) {
 export class Recognizer {
   #module;
   #native;
+  #io = 0; // index in HEAPF32 of the lean classify buffer (0: not allocated yet)
 
   /** @internal Use createRecognizer(). */
   constructor(module, native) {
@@ -307,8 +308,27 @@ export class Recognizer {
 
   /** Classifies an already MNIST-like input (inputSize^2 floats in [0, 1], 0 = background). */
   classify(pixels) {
-    return checked(this.#live().classify(pixels instanceof Float32Array ? pixels
-      : Float32Array.from(pixels)));
+    const native = this.#live();
+    const x = pixels instanceof Float32Array ? pixels : Float32Array.from(pixels);
+    const n = this.info.inputSize * this.info.inputSize;
+    if (x.length === n) {
+      // The lean entry: the input goes straight into the core's buffer in wasm memory and the
+      // result is read from there (web/bindings.cpp, classifyBuffer), with no Embind object copies.
+      this.#io ||= native.classifyBuffer() / 4;
+      this.#module.HEAPF32.set(x, this.#io);
+      if (native.classifyInPlace()) {
+        const heap = this.#module.HEAPF32; // a new view if the memory grew meanwhile
+        const k = this.info.classes, o = this.#io + n;
+        return {
+          digit: heap[o + 2 * k],
+          not_a_digit: heap[o + 2 * k + 1] !== 0,
+          unsure: heap[o + 2 * k + 2] !== 0,
+          probabilities: heap.slice(o + k, o + 2 * k),
+          logits: heap.slice(o, o + k),
+        };
+      }
+    }
+    return checked(native.classify(x)); // refused: the core says why
   }
 
   /**

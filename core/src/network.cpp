@@ -7,32 +7,29 @@
 #include <set>
 #include <utility>
 
-#include <nlohmann/json.hpp>
-
 #include "digits/file.h"
+#include "json.h"
 #include "safetensors.h"
 
 namespace digits {
 namespace {
-
-using json = nlohmann::json;
 
 // Bounds that keep shape arithmetic far from int overflow (the input is 28x28).
 constexpr int64_t kMaxDim = 1 << 12;
 constexpr int64_t kMaxElements = 1 << 26;
 
 // Typed accessors for JSON objects that never throw (the core is built without exceptions).
-Status GetInt(const json& obj, const std::string& where, const char* key, int64_t* out) {
-  auto it = obj.find(key);
-  if (it == obj.end()) return Status::Errorf("%s: missing \"%s\"", where.c_str(), key);
+Status GetInt(const JsonValue& obj, const std::string& where, const char* key, int64_t* out) {
+  const JsonValue* it = obj.Find(key);
+  if (!it) return Status::Errorf("%s: missing \"%s\"", where.c_str(), key);
   if (!it->is_number_integer()) {
     return Status::Errorf("%s: \"%s\" must be an integer", where.c_str(), key);
   }
-  *out = it->get<int64_t>();
+  *out = it->as_int();
   return Status::Ok();
 }
 
-Status GetPositiveInt(const json& obj, const std::string& where, const char* key, int* out) {
+Status GetPositiveInt(const JsonValue& obj, const std::string& where, const char* key, int* out) {
   int64_t value = 0;
   DIGITS_RETURN_IF_ERROR(GetInt(obj, where, key, &value));
   if (value < 1 || value > kMaxDim) {
@@ -43,11 +40,11 @@ Status GetPositiveInt(const json& obj, const std::string& where, const char* key
   return Status::Ok();
 }
 
-Status GetFloat(const json& obj, const std::string& where, const char* key, float* out) {
-  auto it = obj.find(key);
-  if (it == obj.end()) return Status::Errorf("%s: missing \"%s\"", where.c_str(), key);
+Status GetFloat(const JsonValue& obj, const std::string& where, const char* key, float* out) {
+  const JsonValue* it = obj.Find(key);
+  if (!it) return Status::Errorf("%s: missing \"%s\"", where.c_str(), key);
   if (!it->is_number()) return Status::Errorf("%s: \"%s\" must be a number", where.c_str(), key);
-  const double value = it->get<double>();
+  const double value = it->as_double();
   if (!std::isfinite(value) || std::fabs(value) > 1e30) {
     return Status::Errorf("%s: \"%s\" is not a finite number", where.c_str(), key);
   }
@@ -56,10 +53,10 @@ Status GetFloat(const json& obj, const std::string& where, const char* key, floa
 }
 
 // A [a, b] pair of integers in `range`; a missing key gives `fallback`.
-Status GetPair(const json& obj, const std::string& where, const char* key, int min_value,
+Status GetPair(const JsonValue& obj, const std::string& where, const char* key, int min_value,
                int fallback, int* a, int* b) {
-  auto it = obj.find(key);
-  if (it == obj.end()) {
+  const JsonValue* it = obj.Find(key);
+  if (!it) {
     *a = *b = fallback;
     return Status::Ok();
   }
@@ -67,7 +64,7 @@ Status GetPair(const json& obj, const std::string& where, const char* key, int m
       !(*it)[1].is_number_integer()) {
     return Status::Errorf("%s: \"%s\" must be a pair of integers [h, w]", where.c_str(), key);
   }
-  const int64_t x = (*it)[0].get<int64_t>(), y = (*it)[1].get<int64_t>();
+  const int64_t x = (*it)[0].as_int(), y = (*it)[1].as_int();
   if (x < min_value || y < min_value || x > kMaxDim || y > kMaxDim) {
     return Status::Errorf("%s: \"%s\" [%lld, %lld] is out of range", where.c_str(), key,
                           static_cast<long long>(x), static_cast<long long>(y));
@@ -77,21 +74,21 @@ Status GetPair(const json& obj, const std::string& where, const char* key, int m
   return Status::Ok();
 }
 
-Status ParseLayer(const json& spec, int index, const Shape& input, Layer* layer) {
+Status ParseLayer(const JsonValue& spec, int index, const Shape& input, Layer* layer) {
   const std::string where = "layer " + std::to_string(index);
   if (!spec.is_object()) return Status::Errorf("%s: must be an object", where.c_str());
-  auto type = spec.find("type");
-  if (type == spec.end() || !type->is_string()) {
+  const JsonValue* type = spec.Find("type");
+  if (!type || !type->is_string()) {
     return Status::Errorf("%s: missing \"type\"", where.c_str());
   }
-  const std::string t = type->get<std::string>();
+  const std::string t = type->as_string();
   layer->input = input;
   if (t == "conv2d" || t == "dense") {
-    auto name = spec.find("name");
-    if (name == spec.end() || !name->is_string() || name->get<std::string>().empty()) {
+    const JsonValue* name = spec.Find("name");
+    if (!name || !name->is_string() || name->as_string().empty()) {
       return Status::Errorf("%s (%s): missing \"name\"", where.c_str(), t.c_str());
     }
-    layer->name = name->get<std::string>();
+    layer->name = name->as_string();
   }
   if (t == "conv2d") {
     layer->type = LayerType::kConv2d;
@@ -229,7 +226,7 @@ Status CheckScale(float scale, const std::string& where) {
   return Status::Ok();
 }
 
-Status GetQuantization(const json& obj, const std::string& where, const char* scale_key,
+Status GetQuantization(const JsonValue& obj, const std::string& where, const char* scale_key,
                        const char* zero_point_key, Quantization* q) {
   DIGITS_RETURN_IF_ERROR(GetFloat(obj, where, scale_key, &q->scale));
   DIGITS_RETURN_IF_ERROR(CheckScale(q->scale, where + ": \"" + scale_key + "\""));
@@ -246,16 +243,16 @@ Status GetQuantization(const json& obj, const std::string& where, const char* sc
 // The int8 part of an int8 model ("quantization" in the architecture): which layers compute on
 // int8 codes, what their codes mean, and the int8 conv tensors, checked so that no backend can
 // overflow its int32 accumulator or meet a multiplier XNNPACK refuses.
-Status ParseInt8(const json& arch, const json& quantization, const Safetensors& file,
+Status ParseInt8(const JsonValue& arch, const JsonValue& quantization, const Safetensors& file,
                  std::set<std::string>* used, Network* net) {
   if (!quantization.is_object())
     return Status::Error("architecture: \"quantization\" must be an object");
-  auto scheme = quantization.find("scheme");
-  if (scheme == quantization.end() || !scheme->is_string() || *scheme != "int8") {
+  const JsonValue* scheme = quantization.Find("scheme");
+  if (!scheme || !scheme->is_string() || scheme->as_string() != "int8") {
     return Status::Error("quantization: \"scheme\" must be \"int8\"");
   }
-  auto input = quantization.find("input");
-  if (input == quantization.end() || !input->is_object()) {
+  const JsonValue* input = quantization.Find("input");
+  if (!input || !input->is_object()) {
     return Status::Error("quantization: missing \"input\" object");
   }
   Quantization q;
@@ -268,7 +265,7 @@ Status ParseInt8(const json& arch, const json& quantization, const Safetensors& 
   if (last_conv + 1 <= net->logits_layer && net->layers[last_conv + 1].type == LayerType::kRelu) {
     ++net->int8_end;
   }
-  const json& specs = arch["layers"];
+  const JsonValue& specs = *arch.Find("layers");  // checked by ParseArchitecture
   for (int i = 0; i <= net->int8_end; ++i) {
     Layer& layer = net->layers[i];
     const std::string where = "layer " + std::to_string(i);
@@ -326,12 +323,12 @@ Status ParseInt8(const json& arch, const json& quantization, const Safetensors& 
 }
 
 Status ParseArchitecture(const std::string& text, const Safetensors& file, Network* net) {
-  const json arch = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (arch.is_discarded() || !arch.is_object()) {
+  JsonValue arch;
+  if (!ParseJson(text.data(), text.data() + text.size(), &arch) || !arch.is_object()) {
     return Status::Error("__metadata__.architecture is not a valid JSON object");
   }
-  auto input = arch.find("input");
-  if (input == arch.end() || !input->is_object()) {
+  const JsonValue* input = arch.Find("input");
+  if (!input || !input->is_object()) {
     return Status::Error("architecture: missing \"input\" object");
   }
   DIGITS_RETURN_IF_ERROR(GetPositiveInt(*input, "input", "channels", &net->input.channels));
@@ -341,17 +338,17 @@ Status ParseArchitecture(const std::string& text, const Safetensors& file, Netwo
   DIGITS_RETURN_IF_ERROR(GetFloat(*input, "input", "std", &net->input_std));
   if (!(net->input_std > 1e-6f)) return Status::Error("input: \"std\" must be positive");
 
-  auto labels = arch.find("labels");
-  if (labels == arch.end() || !labels->is_array() || labels->empty()) {
+  const JsonValue* labels = arch.Find("labels");
+  if (!labels || !labels->is_array() || labels->size() == 0) {
     return Status::Error("architecture: missing \"labels\" array");
   }
-  for (const json& label : *labels) {
+  for (const JsonValue& label : labels->values()) {
     if (!label.is_string()) return Status::Error("architecture: labels must be strings");
-    net->labels.push_back(label.get<std::string>());
+    net->labels.push_back(label.as_string());
   }
 
-  auto layers = arch.find("layers");
-  if (layers == arch.end() || !layers->is_array() || layers->empty()) {
+  const JsonValue* layers = arch.Find("layers");
+  if (!layers || !layers->is_array() || layers->size() == 0) {
     return Status::Error("architecture: missing \"layers\" array");
   }
   Shape shape = net->input;
@@ -402,8 +399,8 @@ Status ParseArchitecture(const std::string& text, const Safetensors& file, Netwo
 
   // Weights, converted to the internal layout. Every tensor must be used by a layer.
   std::set<std::string> used;
-  auto quantization = arch.find("quantization");
-  if (quantization != arch.end()) {
+  const JsonValue* quantization = arch.Find("quantization");
+  if (quantization) {
     DIGITS_RETURN_IF_ERROR(ParseInt8(arch, *quantization, file, &used, net));
   }
   auto read = [&file, &used](const std::string& name, const std::vector<int64_t>& shape,
@@ -451,14 +448,14 @@ Status ParseArchitecture(const std::string& text, const Safetensors& file, Netwo
         static_cast<long long>(gradcam), net->int8_end, net->int8_end);
   }
   net->gradcam_layer = static_cast<int>(gradcam);
-  if (arch.contains("unsure_threshold")) {
+  if (arch.Find("unsure_threshold")) {
     DIGITS_RETURN_IF_ERROR(
         GetFloat(arch, "architecture", "unsure_threshold", &net->unsure_threshold));
     if (!(net->unsure_threshold >= 0.0f && net->unsure_threshold <= 1.0f)) {
       return Status::Error("architecture: unsure_threshold must be in [0, 1]");
     }
   }
-  if (arch.contains("not_a_digit_class")) {
+  if (arch.Find("not_a_digit_class")) {
     int64_t reject = -1;
     DIGITS_RETURN_IF_ERROR(GetInt(arch, "architecture", "not_a_digit_class", &reject));
     if (reject < 0 || reject >= net->num_classes() || net->num_classes() < 2) {

@@ -5,27 +5,24 @@
 #include <cstring>
 #include <utility>
 
-#include <nlohmann/json.hpp>
-
 #include "digits/limits.h"
+#include "json.h"
 
 namespace digits {
 namespace {
 
-using json = nlohmann::json;
-
 // Bound on elements per tensor, far from int overflow in shape arithmetic.
 constexpr int64_t kMaxElements = 1 << 26;
 
-Status ParseTensorInfo(const std::string& name, const json& value, uint64_t data_size,
+Status ParseTensorInfo(const std::string& name, const JsonValue& value, uint64_t data_size,
                        TensorInfo* out) {
   const std::string where = "tensor '" + name + "'";
   if (!value.is_object()) return Status::Errorf("%s: entry must be an object", where.c_str());
-  auto dtype = value.find("dtype");
-  if (dtype == value.end() || !dtype->is_string()) {
+  const JsonValue* dtype = value.Find("dtype");
+  if (!dtype || !dtype->is_string()) {
     return Status::Errorf("%s: missing \"dtype\"", where.c_str());
   }
-  const std::string dtype_name = dtype->get<std::string>();
+  const std::string& dtype_name = dtype->as_string();
   if (dtype_name == "F32") {
     out->dtype = Dtype::kF32;
   } else if (dtype_name == "F16") {
@@ -38,26 +35,26 @@ Status ParseTensorInfo(const std::string& name, const json& value, uint64_t data
     return Status::Errorf("%s: dtype %s is not supported (F32, F16, I8 or I32)", where.c_str(),
                           dtype_name.c_str());
   }
-  auto shape = value.find("shape");
-  if (shape == value.end() || !shape->is_array()) {
+  const JsonValue* shape = value.Find("shape");
+  if (!shape || !shape->is_array()) {
     return Status::Errorf("%s: missing \"shape\" array", where.c_str());
   }
   int64_t count = 1;
-  for (const json& d : *shape) {
-    if (!d.is_number_integer() || d.get<int64_t>() < 0 || d.get<int64_t>() > kMaxElements) {
+  for (const JsonValue& d : shape->values()) {
+    if (!d.is_number_integer() || d.as_int() < 0 || d.as_int() > kMaxElements) {
       return Status::Errorf("%s: shape has an invalid dimension", where.c_str());
     }
-    out->shape.push_back(d.get<int64_t>());
+    out->shape.push_back(d.as_int());
     count *= out->shape.back();
     if (count > kMaxElements) return Status::Errorf("%s: shape is too large", where.c_str());
   }
-  auto offsets = value.find("data_offsets");
-  if (offsets == value.end() || !offsets->is_array() || offsets->size() != 2 ||
+  const JsonValue* offsets = value.Find("data_offsets");
+  if (!offsets || !offsets->is_array() || offsets->size() != 2 ||
       !(*offsets)[0].is_number_unsigned() || !(*offsets)[1].is_number_unsigned()) {
     return Status::Errorf("%s: \"data_offsets\" must be two non-negative integers", where.c_str());
   }
-  out->begin = (*offsets)[0].get<uint64_t>();
-  out->end = (*offsets)[1].get<uint64_t>();
+  out->begin = (*offsets)[0].as_unsigned();
+  out->end = (*offsets)[1].as_unsigned();
   if (out->begin > out->end || out->end > data_size) {
     return Status::Errorf("%s: data_offsets [%llu, %llu] are out of range (data is %llu bytes)",
                           where.c_str(), static_cast<unsigned long long>(out->begin),
@@ -164,28 +161,29 @@ Status ParseSafetensors(const uint8_t* bytes, size_t size, Safetensors* out) {
                           static_cast<unsigned long long>(kMaxSafetensorsHeaderBytes));
   }
   const char* header_text = reinterpret_cast<const char*>(bytes + 8);
-  const json header = json::parse(header_text, header_text + header_size, nullptr,
-                                  /*allow_exceptions=*/false);
-  if (header.is_discarded() || !header.is_object()) {
+  JsonValue header;
+  if (!ParseJson(header_text, header_text + header_size, &header) || !header.is_object()) {
     return Status::Error("model header is not a valid JSON object (not a safetensors file?)");
   }
   Safetensors file;
   file.data = bytes + 8 + header_size;
   file.data_size = size - 8 - header_size;
-  for (auto it = header.begin(); it != header.end(); ++it) {
-    if (it.key() == "__metadata__") {
-      if (!it.value().is_object()) return Status::Error("__metadata__ must be an object");
-      for (auto m = it.value().begin(); m != it.value().end(); ++m) {
-        if (!m.value().is_string()) {
-          return Status::Errorf("__metadata__.%s must be a string", m.key().c_str());
+  for (size_t i = 0; i < header.size(); ++i) {
+    const std::string& key = header.keys()[i];
+    const JsonValue& value = header[i];
+    if (key == "__metadata__") {
+      if (!value.is_object()) return Status::Error("__metadata__ must be an object");
+      for (size_t m = 0; m < value.size(); ++m) {
+        if (!value[m].is_string()) {
+          return Status::Errorf("__metadata__.%s must be a string", value.keys()[m].c_str());
         }
-        file.metadata[m.key()] = m.value().get<std::string>();
+        file.metadata[value.keys()[m]] = value[m].as_string();
       }
       continue;
     }
     TensorInfo info;
-    DIGITS_RETURN_IF_ERROR(ParseTensorInfo(it.key(), it.value(), file.data_size, &info));
-    file.tensors[it.key()] = std::move(info);
+    DIGITS_RETURN_IF_ERROR(ParseTensorInfo(key, value, file.data_size, &info));
+    file.tensors[key] = std::move(info);
   }
   // No two tensors may share bytes: byte ranges sorted by start must not overlap.
   std::vector<std::pair<const std::string*, const TensorInfo*>> by_offset;

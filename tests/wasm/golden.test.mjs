@@ -67,3 +67,43 @@ test('wasm reports a corrupt model and a wrong-sized input as errors', async () 
   assert.equal(good.classify(new Float32Array(784)).logits.length, 10);
   good.delete();
 });
+
+// The lean entry digits.js's classify() uses (web/bindings.cpp: classifyBuffer, classifyInPlace):
+// the same logits, probabilities and flags as classify(), bit for bit, on every golden input of
+// the shipped models; a refused input returns 0; and the buffer stays valid after the memory grew.
+test('the lean classify entry returns what classify() does', async () => {
+  const Module = await loadModule();
+  for (const name of ['digits', 'digits_int8']) {
+    const golden = JSON.parse(readFileSync(path.join(dataDir, `${name}.golden.json`), 'utf8'));
+    const model = readFileSync(path.join(path.dirname(process.env.DIGITS_MODEL), golden.model));
+    const recognizer = new Module.Recognizer(new Uint8Array(model));
+    const { inputSize, classes } = recognizer.info();
+    const n = inputSize * inputSize;
+    const at = recognizer.classifyBuffer() / 4;
+    assert.ok(at > 0 && Number.isInteger(at));
+    assert.equal(recognizer.classifyBuffer() / 4, at, 'one buffer per recognizer');
+    const lean = (x) => {
+      Module.HEAPF32.set(x, at);
+      if (!recognizer.classifyInPlace()) return null;
+      const h = Module.HEAPF32, o = at + n;
+      return { digit: h[o + 2 * classes], not_a_digit: h[o + 2 * classes + 1] !== 0,
+        unsure: h[o + 2 * classes + 2] !== 0, probabilities: h.slice(o + classes, o + 2 * classes),
+        logits: h.slice(o, o + classes) };
+    };
+    for (const c of golden.cases) {
+      const x = new Float32Array(c.input);
+      assert.deepEqual(lean(x), recognizer.classify(x), `${name} ${c.name}`);
+    }
+    const nan = new Float32Array(n);
+    nan[3] = NaN;
+    assert.equal(lean(nan), null);
+    // An RGBA image larger than the whole wasm memory makes it grow; the buffer stays valid.
+    const before = Module.HEAP8.buffer.byteLength;
+    const side = Math.ceil(Math.sqrt(before / 4)) + 64;
+    recognizer.recognizeImage(new Uint8Array(side * side * 4), side, side, 4, {});
+    assert.ok(Module.HEAP8.buffer.byteLength > before, 'the memory grew');
+    const x = new Float32Array(golden.cases[0].input);
+    assert.deepEqual(lean(x), recognizer.classify(x));
+    recognizer.delete();
+  }
+});

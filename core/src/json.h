@@ -1,0 +1,74 @@
+// A small strict JSON reader for the model file: the safetensors header and the architecture in
+// its metadata (core/MODEL_FORMAT.md). It replaces nlohmann-json in the library because the
+// library also runs in the browser, where that parser's template code was a fifth of the wasm and
+// its first run, in V8's baseline tier, most of the model load's time.
+//
+// It accepts what nlohmann::json::parse(..., allow_exceptions=false) accepts and reads values the
+// same way (tests/json_test.cpp checks both on the same inputs): RFC 8259 JSON with a leading
+// UTF-8 byte order mark allowed and a NUL byte after the value taken as the end of the input;
+// strings validated as UTF-8, escapes decoded (surrogate pairs to one code point); integers
+// without fraction or exponent are integers (unsigned when not negative) while they fit in 64
+// bits, every other number a double (strtod; refused when it overflows to infinity); an object's
+// members sorted by key (bytewise), the last of duplicate keys kept. One limit of its own:
+// arrays and objects nested more than kMaxJsonDepth deep are refused (nlohmann has none; a model
+// header nests 3 deep, its architecture 4).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace digits {
+
+constexpr int kMaxJsonDepth = 64;
+
+class JsonValue {
+ public:
+  enum class Type { kNull, kBool, kInteger, kUnsigned, kFloat, kString, kArray, kObject };
+
+  Type type() const { return type_; }
+  bool is_object() const { return type_ == Type::kObject; }
+  bool is_array() const { return type_ == Type::kArray; }
+  bool is_string() const { return type_ == Type::kString; }
+  bool is_bool() const { return type_ == Type::kBool; }
+  bool is_null() const { return type_ == Type::kNull; }
+  // Any number; is_number_integer: one without fraction or exponent that fits 64 bits
+  // (is_number_unsigned: and not negative).
+  bool is_number() const { return is_number_integer() || type_ == Type::kFloat; }
+  bool is_number_integer() const { return type_ == Type::kInteger || type_ == Type::kUnsigned; }
+  bool is_number_unsigned() const { return type_ == Type::kUnsigned; }
+
+  // Values, converted as static_cast would (0 for a value that is not a number or a bool).
+  int64_t as_int() const;
+  uint64_t as_unsigned() const;
+  double as_double() const;
+  bool as_bool() const { return type_ == Type::kBool && bool_; }
+  const std::string& as_string() const { return string_; }  // "" unless a string
+
+  // Arrays: the elements. Objects: the members' values, sorted by key (keys() in the same
+  // order). Empty for every other type.
+  size_t size() const { return values_.size(); }
+  const std::vector<JsonValue>& values() const { return values_; }
+  const JsonValue& operator[](size_t i) const { return values_[i]; }
+  const std::vector<std::string>& keys() const { return keys_; }
+  // The member `key` of an object, or nullptr (also when this is not an object).
+  const JsonValue* Find(const std::string& key) const;
+
+ private:
+  friend class JsonParser;
+  Type type_ = Type::kNull;
+  bool bool_ = false;
+  int64_t int_ = 0;
+  uint64_t unsigned_ = 0;
+  double float_ = 0;
+  std::string string_;
+  std::vector<std::string> keys_;
+  std::vector<JsonValue> values_;
+};
+
+// Parses [begin, end) as one JSON value (surrounding whitespace allowed). False, with *out
+// unspecified, when it is not valid JSON or nests deeper than kMaxJsonDepth.
+bool ParseJson(const char* begin, const char* end, JsonValue* out);
+
+}  // namespace digits
