@@ -5,6 +5,8 @@
 #include <limits>
 #include <vector>
 
+#include "winograd.h"
+
 namespace digits {
 namespace kernels {
 namespace {
@@ -132,23 +134,12 @@ void WinogradConv3x3(const Layer& conv, const PackedConv& packed, const float* i
       }
       float* v = v_all + static_cast<size_t>(ty * tw + tx) * cin;
       for (int c = 0; c < cin; c += 4, v += 4) {
-        f32x4 d[4][4], u[4][4];
+        f32x4 d[4][4], vt[16];
         for (int r = 0; r < 4; ++r) {
           for (int q = 0; q < 4; ++q) d[r][q] = px[r][q] ? Load(px[r][q] + c) : zero;
         }
-        for (int q = 0; q < 4; ++q) {  // B^T d
-          u[0][q] = d[0][q] - d[2][q];
-          u[1][q] = d[1][q] + d[2][q];
-          u[2][q] = d[2][q] - d[1][q];
-          u[3][q] = d[1][q] - d[3][q];
-        }
-        for (int r = 0; r < 4; ++r) {  // (B^T d) B
-          float* vr = v + 4 * r * vstep;
-          Store(vr, u[r][0] - u[r][2]);
-          Store(vr + vstep, u[r][1] + u[r][2]);
-          Store(vr + 2 * vstep, u[r][2] - u[r][1]);
-          Store(vr + 3 * vstep, u[r][1] - u[r][3]);
-        }
+        winograd::InputTile(d, vt);
+        for (int xi = 0; xi < 16; ++xi) Store(v + xi * vstep, vt[xi]);
       }
     }
   }
@@ -171,17 +162,13 @@ void WinogradConv3x3(const Layer& conv, const PackedConv& packed, const float* i
       float* o10 = o00 + static_cast<size_t>(out.width) * cout;
       float* o11 = o10 + cout;
       for (int c = 0; c < cout; c += 4) {
-        f32x4 s[2][4], y[2][2];
-        for (int q = 0; q < 4; ++q) {  // A^T M
-          const f32x4 m0 = Load(m + q * mstep + c), m1 = Load(m + (4 + q) * mstep + c);
-          const f32x4 m2 = Load(m + (8 + q) * mstep + c), m3 = Load(m + (12 + q) * mstep + c);
-          s[0][q] = m0 + m1 + m2;
-          s[1][q] = m1 - m2 - m3;
-        }
+        f32x4 mt[16], y[2][2];
+        for (int xi = 0; xi < 16; ++xi) mt[xi] = Load(m + xi * mstep + c);
+        winograd::OutputTile(mt, y);
         const f32x4 bias = Load(&packed.bias[c]);
-        for (int r = 0; r < 2; ++r) {  // (A^T M) A + bias
-          y[r][0] = s[r][0] + s[r][1] + s[r][2] + bias;
-          y[r][1] = s[r][1] - s[r][2] - s[r][3] + bias;
+        for (int r = 0; r < 2; ++r) {  // + bias
+          y[r][0] += bias;
+          y[r][1] += bias;
           if (relu) y[r][0] = Max(y[r][0], zero), y[r][1] = Max(y[r][1], zero);
         }
         const int n = std::min(4, cout - c);

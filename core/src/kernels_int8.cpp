@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "kernels.h"
+#include "winograd.h"
 
 #if defined(__wasm_simd128__)
 #include <wasm_simd128.h>
@@ -78,38 +79,50 @@ inline i32x4 Requantize(i32x4 acc, f32x4 m, f32x4 lo, f32x4 hi, i32x4 zero_point
   return __builtin_convertvector(x, i32x4) + zero_point;
 }
 
+// The eight accumulators of a 4x8 tile, named (not an array): with an array indexed by the store
+// loop, clang kept the accumulators in memory and stored all eight on every step (measured: 2x
+// slower).
+struct Tile4x8 {
+  i32x4 c00, c01, c10, c11, c20, c21, c30, c31;
+};
+
+// tile += the dots of `pairs` int16 pairs of rows a0..a3 with the packed weights at w (per pair
+// 8 channels x 2 values); returns w past them. The micro-kernels' only inner loop.
+inline const int16_t* DotPairs4x8(Tile4x8& tile, int pairs, const int16_t* a0, const int16_t* a1,
+                                  const int16_t* a2, const int16_t* a3, const int16_t* w) {
+  i32x4 c00 = tile.c00, c01 = tile.c01, c10 = tile.c10, c11 = tile.c11;
+  i32x4 c20 = tile.c20, c21 = tile.c21, c30 = tile.c30, c31 = tile.c31;
+  for (int j = 0; j < pairs; ++j, w += 2 * kPanel) {
+    const i16x8 w0 = LoadI16(w), w1 = LoadI16(w + kPanel);
+    const i16x8 x0 = SplatPair(a0 + 2 * j);
+    c00 += Dot(x0, w0);
+    c01 += Dot(x0, w1);
+    const i16x8 x1 = SplatPair(a1 + 2 * j);
+    c10 += Dot(x1, w0);
+    c11 += Dot(x1, w1);
+    const i16x8 x2 = SplatPair(a2 + 2 * j);
+    c20 += Dot(x2, w0);
+    c21 += Dot(x2, w1);
+    const i16x8 x3 = SplatPair(a3 + 2 * j);
+    c30 += Dot(x3, w0);
+    c31 += Dot(x3, w1);
+  }
+  tile = {c00, c01, c10, c11, c20, c21, c30, c31};
+  return w;
+}
+
 // C[4][8] (int8) = requantize(bias + sum over taps t and pairs j of the dot of row r's pair j of
 // tap t with the packed weights). Row r's tap t is the int16 pixel at ptrs[r * taps + t].
 inline void KernelQ8_4x8(int taps, int pairs, const int16_t* const* ptrs, const int16_t* w,
                          const int32_t* bias, const float* requant, int zero_point, int lo,
                          int8_t* c, int c_stride, int rows, int cols) {
-  // Eight named accumulators, not an array: with an array indexed by the store loop below, clang
-  // kept the accumulators in memory and stored all eight on every step (measured: 2x slower).
   const i32x4 bias0 = LoadI32(bias), bias1 = LoadI32(bias + 4);
-  i32x4 c00 = bias0, c01 = bias1, c10 = bias0, c11 = bias1;
-  i32x4 c20 = bias0, c21 = bias1, c30 = bias0, c31 = bias1;
-  for (int t = 0; t < taps; ++t) {
-    const int16_t* a0 = ptrs[t];
-    const int16_t* a1 = ptrs[taps + t];
-    const int16_t* a2 = ptrs[2 * taps + t];
-    const int16_t* a3 = ptrs[3 * taps + t];
-    for (int j = 0; j < pairs; ++j, w += 2 * kPanel) {
-      const i16x8 w0 = LoadI16(w), w1 = LoadI16(w + kPanel);
-      const i16x8 x0 = SplatPair(a0 + 2 * j);
-      c00 += Dot(x0, w0);
-      c01 += Dot(x0, w1);
-      const i16x8 x1 = SplatPair(a1 + 2 * j);
-      c10 += Dot(x1, w0);
-      c11 += Dot(x1, w1);
-      const i16x8 x2 = SplatPair(a2 + 2 * j);
-      c20 += Dot(x2, w0);
-      c21 += Dot(x2, w1);
-      const i16x8 x3 = SplatPair(a3 + 2 * j);
-      c30 += Dot(x3, w0);
-      c31 += Dot(x3, w1);
-    }
+  Tile4x8 t = {bias0, bias1, bias0, bias1, bias0, bias1, bias0, bias1};
+  for (int tap = 0; tap < taps; ++tap) {
+    w = DotPairs4x8(t, pairs, ptrs[tap], ptrs[taps + tap], ptrs[2 * taps + tap],
+                    ptrs[3 * taps + tap], w);
   }
-  const i32x4 acc[kRows][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}};
+  const i32x4 acc[kRows][2] = {{t.c00, t.c01}, {t.c10, t.c11}, {t.c20, t.c21}, {t.c30, t.c31}};
   const f32x4 m0 = LoadF32(requant), m1 = LoadF32(requant + 4);
   const float flo = static_cast<float>(lo - zero_point), fhi = static_cast<float>(127 - zero_point);
   const f32x4 vlo = {flo, flo, flo, flo}, vhi = {fhi, fhi, fhi, fhi};
@@ -127,31 +140,12 @@ inline void KernelQ8_4x8(int taps, int pairs, const int16_t* const* ptrs, const 
 inline void GemmQ8_4x8(int pairs, const int16_t* a, int a_stride, const int16_t* w, int32_t* c,
                        int c_stride) {
   const i32x4 zero = {0, 0, 0, 0};
-  i32x4 c00 = zero, c01 = zero, c10 = zero, c11 = zero;
-  i32x4 c20 = zero, c21 = zero, c30 = zero, c31 = zero;
-  const int16_t* a0 = a;
-  const int16_t* a1 = a + a_stride;
-  const int16_t* a2 = a + 2 * a_stride;
-  const int16_t* a3 = a + 3 * a_stride;
-  for (int j = 0; j < pairs; ++j, w += 2 * kPanel) {
-    const i16x8 w0 = LoadI16(w), w1 = LoadI16(w + kPanel);
-    const i16x8 x0 = SplatPair(a0 + 2 * j);
-    c00 += Dot(x0, w0);
-    c01 += Dot(x0, w1);
-    const i16x8 x1 = SplatPair(a1 + 2 * j);
-    c10 += Dot(x1, w0);
-    c11 += Dot(x1, w1);
-    const i16x8 x2 = SplatPair(a2 + 2 * j);
-    c20 += Dot(x2, w0);
-    c21 += Dot(x2, w1);
-    const i16x8 x3 = SplatPair(a3 + 2 * j);
-    c30 += Dot(x3, w0);
-    c31 += Dot(x3, w1);
-  }
-  StoreI32(c, c00), StoreI32(c + 4, c01);
-  StoreI32(c + c_stride, c10), StoreI32(c + c_stride + 4, c11);
-  StoreI32(c + 2 * c_stride, c20), StoreI32(c + 2 * c_stride + 4, c21);
-  StoreI32(c + 3 * c_stride, c30), StoreI32(c + 3 * c_stride + 4, c31);
+  Tile4x8 t = {zero, zero, zero, zero, zero, zero, zero, zero};
+  DotPairs4x8(t, pairs, a, a + a_stride, a + 2 * a_stride, a + 3 * a_stride, w);
+  StoreI32(c, t.c00), StoreI32(c + 4, t.c01);
+  StoreI32(c + c_stride, t.c10), StoreI32(c + c_stride + 4, t.c11);
+  StoreI32(c + 2 * c_stride, t.c20), StoreI32(c + 2 * c_stride + 4, t.c21);
+  StoreI32(c + 3 * c_stride, t.c30), StoreI32(c + 3 * c_stride + 4, t.c31);
 }
 
 // Winograd F(2x2, 3x3) on int16 (x - zero point) (kernels.h, kWinograd): per 4x4 tile of the
@@ -189,23 +183,12 @@ void WinogradConv3x3Q8(const Layer& conv, const PackedConvQ8& packed, const int8
       const int16_t* d0 = &ws->widened[(static_cast<size_t>(2 * ty) * bw + 2 * tx) * cin8];
       int16_t* v = v_all + static_cast<size_t>(ty * tw + tx) * cin8;
       for (int c = 0; c < cin8; c += 8, v += 8) {
-        i16x8 d[4][4], u[4][4];
+        i16x8 d[4][4], vt[16];
         for (int r = 0; r < 4; ++r) {
           for (int q = 0; q < 4; ++q) d[r][q] = LoadI16(d0 + (r * bw + q) * cin8 + c);
         }
-        for (int q = 0; q < 4; ++q) {  // B^T d
-          u[0][q] = d[0][q] - d[2][q];
-          u[1][q] = d[1][q] + d[2][q];
-          u[2][q] = d[2][q] - d[1][q];
-          u[3][q] = d[1][q] - d[3][q];
-        }
-        for (int r = 0; r < 4; ++r) {  // (B^T d) B
-          int16_t* vr = v + 4 * r * vstep;
-          StoreI16(vr, u[r][0] - u[r][2]);
-          StoreI16(vr + vstep, u[r][1] + u[r][2]);
-          StoreI16(vr + 2 * vstep, u[r][2] - u[r][1]);
-          StoreI16(vr + 3 * vstep, u[r][1] - u[r][3]);
-        }
+        winograd::InputTile(d, vt);
+        for (int xi = 0; xi < 16; ++xi) StoreI16(v + xi * vstep, vt[xi]);
       }
     }
   }
@@ -236,25 +219,18 @@ void WinogradConv3x3Q8(const Layer& conv, const PackedConvQ8& packed, const int8
       o[1][0] = o[0][0] + static_cast<size_t>(out.width) * cout;
       o[1][1] = o[1][0] + cout;
       for (int c = 0; c < cout; c += 4) {
-        i32x4 s[2][4];
-        for (int q = 0; q < 4; ++q) {  // A^T M
-          const i32x4 m0 = LoadI32(m + q * mstep + c), m1 = LoadI32(m + (4 + q) * mstep + c);
-          const i32x4 m2 = LoadI32(m + (8 + q) * mstep + c), m3 = LoadI32(m + (12 + q) * mstep + c);
-          s[0][q] = m0 + m1 + m2;
-          s[1][q] = m1 - m2 - m3;
-        }
+        i32x4 mt[16], y[2][2];
+        for (int xi = 0; xi < 16; ++xi) mt[xi] = LoadI32(m + xi * mstep + c);
+        winograd::OutputTile(mt, y);  // 4 * the direct accumulator
         const i32x4 bias = LoadI32(&packed.bias[c]);
         const f32x4 scale = LoadF32(&packed.requant[c]);
         const int n = std::min(4, cout - c);
-        for (int r = 0; r < 2; ++r) {  // (A^T M) A / 4 + bias, requantized
-          if (r == 1 && !down) break;
-          const i32x4 y0 = ((s[r][0] + s[r][1] + s[r][2]) >> 2) + bias;
-          const i32x4 q0 = Requantize(y0, scale, vlo, vhi, vzp);
-          for (int j = 0; j < n; ++j) o[r][0][c + j] = static_cast<int8_t>(q0[j]);
-          if (!right) continue;
-          const i32x4 y1 = ((s[r][1] - s[r][2] - s[r][3]) >> 2) + bias;
-          const i32x4 q1 = Requantize(y1, scale, vlo, vhi, vzp);
-          for (int j = 0; j < n; ++j) o[r][1][c + j] = static_cast<int8_t>(q1[j]);
+        for (int r = 0; r < 2; ++r) {  // / 4 + bias, requantized; clipped at the edges
+          for (int q = 0; q < 2; ++q) {
+            if ((r && !down) || (q && !right)) continue;
+            const i32x4 code = Requantize((y[r][q] >> 2) + bias, scale, vlo, vhi, vzp);
+            for (int j = 0; j < n; ++j) o[r][q][c + j] = static_cast<int8_t>(code[j]);
+          }
         }
       }
     }
