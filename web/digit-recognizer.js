@@ -510,10 +510,10 @@ export class DigitRecognizerElement extends HTMLElement {
     });
   }
 
-  // Shows `error` in plain words (with Retry after a failed load), logs its technical detail and
-  // fires the `error` event carrying both.
+  // Shows `error` in plain words (with Retry after a failed load that trying again can mend), logs
+  // its technical detail and fires the `error` event carrying both.
   #report(error, fatal) {
-    this.#showMessage(error.userMessage, fatal && error.code !== 'unsupported');
+    this.#showMessage(error.userMessage, fatal && error.retryable);
     this.#parts.live.textContent = ''; // the alert speaks
     const log = fatal ? console.error : console.warn;
     log.call(console, `<digit-recognizer>: ${error.message}`);

@@ -4,13 +4,18 @@
 export type DigitsErrorCode = 'unsupported' | 'network' | 'model' | 'input' | 'internal';
 
 export declare class DigitsError extends Error {
-  constructor(message: string, options?: { code?: DigitsErrorCode; cause?: unknown; userMessage?: string });
+  constructor(message: string, options?: { code?: DigitsErrorCode; cause?: unknown; userMessage?: string; retryable?: boolean });
   readonly name: 'DigitsError';
   readonly code: DigitsErrorCode;
   /** The technical detail, for developers and the console: URLs, HTTP status, the core's own words. */
   readonly message: string;
   /** The same in plain words for the people using the page (no URL, no tensor name). */
   readonly userMessage: string;
+  /**
+   * Whether trying again can help (a dropped connection, a server error): false for an
+   * unsupported browser, a damaged model file or a file the server does not have (HTTP 4xx).
+   */
+  readonly retryable: boolean;
 }
 
 /** A point of a stroke, in canvas coordinates (y pointing down). */

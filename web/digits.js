@@ -16,6 +16,7 @@ const PLAIN = {
   unsupported: 'This browser cannot run the recognizer. Please use a current version of Chrome, Edge, ' +
     'Firefox or Safari.',
   network: 'The recognizer could not be downloaded. Check the connection and try again.',
+  missing: 'The recognizer could not be found on this site.',
   model: 'The recognizer could not start: its model file is damaged or not supported.',
   input: 'This could not be read.',
   internal: 'Something went wrong in the recognizer.',
@@ -27,11 +28,14 @@ const PLAIN = {
  * for the people using the page.
  */
 export class DigitsError extends Error {
-  constructor(message, { code = 'internal', cause, userMessage } = {}) {
+  constructor(message, { code = 'internal', cause, userMessage, retryable } = {}) {
     super(message, cause === undefined ? undefined : { cause });
     this.name = 'DigitsError';
     this.code = code; // 'unsupported' | 'network' | 'model' | 'input' | 'internal'
     this.userMessage = userMessage || PLAIN[code] || PLAIN.internal;
+    // Whether trying the same again can help: a dropped connection or a server error can pass; an
+    // unsupported browser, a damaged model file or a missing one (HTTP 4xx) cannot.
+    this.retryable = retryable ?? (code === 'network' || code === 'internal');
   }
 }
 
@@ -80,10 +84,14 @@ async function fetchOk(url, what, signal) {
       { code: 'network', cause: e });
   }
   if (!response.ok) {
+    // 4xx: the file is not there (or not ours to fetch); asking again gets the same answer. 408
+    // (timeout) and 429 (too many requests) are the exceptions.
+    const missing = response.status >= 400 && response.status < 500 &&
+      response.status !== 408 && response.status !== 429;
     throw new DigitsError(
       `Could not download ${what}: the server answered ${response.status}` +
         `${response.statusText ? ` ${response.statusText}` : ''} for ${url}.`,
-      { code: 'network' });
+      { code: 'network', retryable: !missing, userMessage: missing ? PLAIN.missing : undefined });
   }
   return response;
 }

@@ -728,7 +728,7 @@ describe('the page', () => {
       /The model .*truncated\.safetensors could not be loaded: .+/],
     ['a corrupt model', '?model=/corrupt.safetensors', /its model file is damaged or not supported/,
       /The model .*corrupt\.safetensors could not be loaded: .+/],
-    ['a missing model', '?model=/missing.safetensors', /could not be downloaded\. Check the connection/,
+    ['a missing model', '?model=/missing.safetensors', /^The recognizer could not be found on this site\.$/,
       /Could not download the model: the server answered 404/],
   ]) {
     test(`${name}: plain words on the pad, the detail in the console and the event, no layout shift`, async () => {
@@ -746,8 +746,11 @@ describe('the page', () => {
       assert.doesNotMatch(message, /safetensors|http|tensor|offset/, 'no URL or file detail for users');
       assert.equal(await page.getAttribute(MESSAGE, 'role'), 'alert');
       assert.equal(await page.isVisible(MESSAGE), true);
+      assert.equal(await page.isVisible('#pad >> [part~="retry"]'), false,
+        'no Retry: the same file would fail the same way');
       const event = await page.evaluate(() => ({ message: window.__error.message, detail: window.__error.detail,
-        fatal: window.__error.fatal }));
+        fatal: window.__error.fatal, retryable: window.__error.error.retryable }));
+      assert.equal(event.retryable, false);
       assert.equal(event.message, message);
       assert.match(event.detail, detail);
       assert.equal(event.fatal, true);

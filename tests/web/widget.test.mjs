@@ -313,6 +313,7 @@ describe('<digit-recognizer>', () => {
       return { text: m.textContent, hidden: m.hidden, role: m.getAttribute('role'), state: el.dataset.state };
     });
     assert.deepEqual(shown, { text: e.detail.message, hidden: false, role: 'alert', state: 'error' });
+    assert.equal(await page.isVisible('#bad >> [part~="retry"]'), false, 'no Retry: the same file fails the same way');
     assert.match(await page.$eval('#bad', (el) => el.ready.then(() => 'resolved', (x) => `${x.name}: ${x.message}`)),
       /^DigitsError: The model .* could not be loaded/);
     await log.check([/<digit-recognizer>: The model .* could not be loaded/]);
@@ -324,9 +325,11 @@ describe('<digit-recognizer>', () => {
     await page.waitForFunction(() => window.events.some((e) => e.type === 'error'));
     const [e] = await events(page, { type: 'error' });
     assert.equal(e.detail.code, 'network');
-    assert.equal(e.detail.message, 'The recognizer could not be downloaded. Check the connection and try again.');
+    assert.equal(e.detail.message, 'The recognizer could not be found on this site.');
     assert.match(e.detail.technical, /Could not download the model: the server answered 404/);
     assert.equal(await page.isVisible('digit-recognizer#gone >> [part="message"]'), true);
+    assert.equal(await page.isVisible('digit-recognizer#gone >> [part~="retry"]'), false,
+      'no Retry: the server would answer 404 again');
     await log.check([/Failed to load resource: the server responded with a status of 404/, /<digit-recognizer>: Could not download/]);
     await ctx.close();
   });
