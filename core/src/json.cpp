@@ -8,51 +8,6 @@
 
 namespace digits {
 
-int64_t JsonValue::as_int() const {
-  switch (type_) {
-    case Type::kInteger:
-      return int_;
-    case Type::kUnsigned:
-      return static_cast<int64_t>(unsigned_);
-    case Type::kFloat:
-      return static_cast<int64_t>(float_);
-    case Type::kBool:
-      return bool_;
-    default:
-      return 0;
-  }
-}
-
-uint64_t JsonValue::as_unsigned() const {
-  switch (type_) {
-    case Type::kInteger:
-      return static_cast<uint64_t>(int_);
-    case Type::kUnsigned:
-      return unsigned_;
-    case Type::kFloat:
-      return static_cast<uint64_t>(float_);
-    case Type::kBool:
-      return bool_;
-    default:
-      return 0;
-  }
-}
-
-double JsonValue::as_double() const {
-  switch (type_) {
-    case Type::kInteger:
-      return static_cast<double>(int_);
-    case Type::kUnsigned:
-      return static_cast<double>(unsigned_);
-    case Type::kFloat:
-      return float_;
-    case Type::kBool:
-      return bool_;
-    default:
-      return 0;
-  }
-}
-
 const JsonValue* JsonValue::Find(const std::string& key) const {
   if (type_ != Type::kObject) return nullptr;
   auto it = std::lower_bound(keys_.begin(), keys_.end(), key);

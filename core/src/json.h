@@ -47,9 +47,9 @@ class JsonValue {
   bool is_number_unsigned() const { return type_ == Type::kUnsigned; }
 
   // Values, converted as static_cast would (0 for a value that is not a number or a bool).
-  int64_t as_int() const;
-  uint64_t as_unsigned() const;
-  double as_double() const;
+  int64_t as_int() const { return As<int64_t>(); }
+  uint64_t as_unsigned() const { return As<uint64_t>(); }
+  double as_double() const { return As<double>(); }
   bool as_bool() const { return type_ == Type::kBool && bool_; }
   const std::string& as_string() const { return string_; }  // "" unless a string
 
@@ -64,6 +64,22 @@ class JsonValue {
 
  private:
   friend class JsonParser;
+  // The value as a T, whichever of the number fields (or the bool) holds it.
+  template <typename T>
+  T As() const {
+    switch (type_) {
+      case Type::kInteger:
+        return static_cast<T>(int_);
+      case Type::kUnsigned:
+        return static_cast<T>(unsigned_);
+      case Type::kFloat:
+        return static_cast<T>(float_);
+      case Type::kBool:
+        return static_cast<T>(bool_);
+      default:
+        return T{0};
+    }
+  }
   Type type_ = Type::kNull;
   bool bool_ = false;
   int64_t int_ = 0;
