@@ -257,6 +257,32 @@ class WeightAverage:
                 a.copy_(b)
 
 
+def load_teachers(paths):
+    """Frozen teacher networks (eval mode: BatchNorm's running statistics, no dropout), each
+    built from its own checkpoint's architecture, so a wider network can teach the shipped one."""
+    teachers = []
+    for path in paths:
+        ck = torch.load(path)
+        t = build_model(ck.get("arch", "digits"), **ck["model_kwargs"])
+        t.load_state_dict(ck["model"])
+        t = t.to(memory_format=torch.channels_last).eval()
+        for p in t.parameters():
+            p.requires_grad_(False)
+        teachers.append(t)
+    return teachers
+
+
+def distill_loss(out, y, teachers, x, alpha, temperature):
+    """(1 - alpha) cross-entropy on the labels + alpha T^2 KL(teacher || student) at temperature
+    T, the teacher being the ensemble's geometric mean (mean log-probabilities)."""
+    with torch.no_grad():
+        t_logp = torch.stack([t(x).log_softmax(1) for t in teachers]).mean(0)
+        target = (t_logp / temperature).log_softmax(1)
+    soft = F.kl_div((out / temperature).log_softmax(1), target, log_target=True,
+                    reduction="batchmean") * temperature ** 2
+    return (1 - alpha) * F.cross_entropy(out, y) + alpha * soft
+
+
 def evaluate_sets(model, sets):
     """Per-set results and the selection score: the mean accuracy over the sets (so MNIST's 6,000
     images do not drown the held-out writers of CVL and UJI, or the non-digits)."""
@@ -352,6 +378,12 @@ def parse_args(argv=None):
                     "and export it instead of the raw weights; 0 = off (before run 8)")
     ap.add_argument("--init", default="", help="start from this checkpoint's weights "
                     "(fine-tuning; its 'model' entry, the exported weights)")
+    ap.add_argument("--teacher", default="", help="knowledge distillation: comma-separated "
+                    "checkpoints whose averaged log-probabilities on the same augmented batch "
+                    "become soft targets (Hinton et al. 2015); empty = off")
+    ap.add_argument("--distill-alpha", type=float, default=0.5, help="weight of the soft "
+                    "targets' loss; 1 - alpha stays on the labels")
+    ap.add_argument("--distill-t", type=float, default=2.0, help="distillation temperature")
     ap.add_argument("--adv-eps", type=float, default=0.0, help="adversarial training: replace "
                     "a fraction of each batch by PGD examples of this L-inf radius on [0, 1] "
                     "pixels (0 = off)")
@@ -422,6 +454,10 @@ def train(args):
         model.load_state_dict(torch.load(args.init)["model"])
         print(f"starting from the weights of {args.init}", flush=True)
     ema = WeightAverage(model, args.ema) if args.ema > 0 else None
+    teachers = load_teachers(args.teacher.split(",")) if args.teacher else []
+    if teachers:
+        print(f"distilling from {args.teacher} (alpha {args.distill_alpha}, T {args.distill_t})",
+              flush=True)
     history, start_epoch = [], 0
     best = {"val_acc": -1.0, "val_loss": float("inf"), "epoch": -1}
     best_loss, bad_epochs = float("inf"), 0
@@ -471,7 +507,8 @@ def train(args):
                 x[:k] = pgd_attack(model, x[:k], y[:k], args.adv_eps, args.adv_steps, g)
             x = normalize(x).contiguous(memory_format=torch.channels_last)
             out = model(x)
-            loss = F.cross_entropy(out, y)
+            loss = (distill_loss(out, y, teachers, x, args.distill_alpha, args.distill_t)
+                    if teachers else F.cross_entropy(out, y))
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
