@@ -94,7 +94,7 @@ TEST(Recognize, NumbersAreReadLeftToRight) {
   }
   std::printf("numbers: %d of %d read exactly, %d of %d split into the right number of digits\n",
               exact, count, split_right, count);
-  // 291 of 300 with the shipped model; the target is 95%. A number is read exactly only if all of
+  // 285 of 300 with the shipped model (run 13 read 291); the target is 95%. A number is read exactly only if all of
   // its 2-6 digits are (none called "not a digit").
   EXPECT_GE(exact, count * 95 / 100);
   EXPECT_GE(split_right, count * 99 / 100);
@@ -239,7 +239,7 @@ TEST(Recognize, NotADigitAndUnsureFollowTheThresholds) {
   }
   std::printf("100 random scribbles: %d not a digit, %d unsure\n", not_a_digit, unsure);
   // Six random points joined can make a Z (2), an N or a 4-like corner: most, not all, are refused
-  // (70 with the shipped model). Letters and drawn shapes are tested in handwriting_test.cpp.
+  // (73 with the shipped model). Letters and drawn shapes are tested in handwriting_test.cpp.
   EXPECT_GE(not_a_digit + unsure, 60);
 }
 
