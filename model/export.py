@@ -292,12 +292,9 @@ def main():
     args = ap.parse_args()
     torch.set_num_threads(1)
 
-    ck = torch.load(args.checkpoint)
+    model, ck = tr.model_from_checkpoint(args.checkpoint)
     last_path = os.path.join(os.path.dirname(args.checkpoint), "last.pt")
     history = torch.load(last_path)["history"] if os.path.exists(last_path) else ck["history"]
-    model = tr.build_model(ck["arch"], **ck.get("model_kwargs", {}))
-    model.load_state_dict(ck["model"])
-    model.eval()
     params_train = tr.count_params(model)
     labels = dfmt.LABELS + [dfmt.NOT_A_DIGIT_LABEL]
 

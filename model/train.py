@@ -257,15 +257,21 @@ class WeightAverage:
                 a.copy_(b)
 
 
+def model_from_checkpoint(path):
+    """-> (network, checkpoint): the network a train.py checkpoint holds, built with its own
+    architecture and widths, its weights ("model": the exported ones) loaded, in eval mode."""
+    ck = torch.load(path)
+    model = build_model(ck["arch"], **ck["model_kwargs"])
+    model.load_state_dict(ck["model"])
+    return model.eval(), ck
+
+
 def load_teachers(paths):
     """Frozen teacher networks (eval mode: BatchNorm's running statistics, no dropout), each
     built from its own checkpoint's architecture, so a wider network can teach the shipped one."""
     teachers = []
     for path in paths:
-        ck = torch.load(path)
-        t = build_model(ck.get("arch", "digits"), **ck["model_kwargs"])
-        t.load_state_dict(ck["model"])
-        t = t.to(memory_format=torch.channels_last).eval()
+        t = model_from_checkpoint(path)[0].to(memory_format=torch.channels_last)
         for p in t.parameters():
             p.requires_grad_(False)
         teachers.append(t)
