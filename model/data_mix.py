@@ -153,7 +153,8 @@ def image_pool(images, exact=False):
 
 
 class Mixture:
-    def __init__(self, mnist_dir, smoke=False, cache_dir=None, log=print, mix=None):
+    def __init__(self, mnist_dir, smoke=False, cache_dir=None, log=print, mix=None,
+                 fold_cvl_val=False):
         t0 = time.time()
         d = mnist.load_or_exit(mnist_dir)
         tr_idx, va_idx = mnist.split_indices()
@@ -170,6 +171,8 @@ class Mixture:
 
         cv = hw.cvl_splits()
         Xc, Yc, _ = cv["train"]
+        if fold_cvl_val:  # the final fit: CVL's 20 validation writers train too (train.py)
+            Xc, Yc = np.concatenate([Xc, cv["val"][0]]), np.concatenate([Yc, cv["val"][1]])
         if smoke:
             Xc, Yc = Xc[:800], Yc[:800]
         P, keep = image_pool(Xc)
@@ -268,10 +271,11 @@ def fixture_drawings():
             np.array([d["label"] for d in doc["digits"]]))
 
 
-def eval_sets(split, mnist_dir, smoke=False):
+def eval_sets(split, mnist_dir, smoke=False, skip=()):
     """split 'val' or 'test' -> {name: (X float32 N,1,28,28 in [0,1], Y)}: exactly the pixels the
     core computes (no augmentation). Names: mnist, cvl, uji, letters, synth (negatives), and for
-    'test' also fixture (the traced MNIST test strokes)."""
+    'test' also fixture (the traced MNIST test strokes); none of those in `skip` (a set the model
+    trained on is no validation: skip=("cvl",) after a final fit)."""
     out = {}
     d = mnist.load_or_exit(mnist_dir)
     if split == "val":
@@ -282,12 +286,13 @@ def eval_sets(split, mnist_dir, smoke=False):
     n = 500 if smoke else len(X)
     out["mnist"] = (torch.from_numpy(X[:n].astype(np.float32) / np.float32(255)).unsqueeze(1),
                     torch.from_numpy(Y[:n].astype(np.int64)))
-    Xc, Yc, _ = hw.cvl_splits()[split]
-    if smoke:
-        Xc, Yc = Xc[:500], Yc[:500]
-    P, keep = image_pool(Xc, exact=True)
-    assert keep.all(), "a CVL image came out empty"
-    out["cvl"] = (P.unsqueeze(1), torch.from_numpy(Yc))
+    if "cvl" not in skip:
+        Xc, Yc, _ = hw.cvl_splits()[split]
+        if smoke:
+            Xc, Yc = Xc[:500], Yc[:500]
+        P, keep = image_pool(Xc, exact=True)
+        assert keep.all(), "a CVL image came out empty"
+        out["cvl"] = (P.unsqueeze(1), torch.from_numpy(Yc))
     uji = [(s, y) for s, y, w in hw.uji_digits() if w in hw.UJI_SPLIT[split]]
     out["uji"] = (render([s for s, _ in uji], exact=True).unsqueeze(1),
                   torch.tensor([y for _, y in uji]))

@@ -306,7 +306,8 @@ def main():
     fc = [l["name"] for l in layers if l["type"] == "dense"][-1]
 
     print("evaluation sets ...", flush=True)
-    val_sets = data_mix.eval_sets("val", args.data)
+    # after a final fit (train.py --fold-cvl-val) CVL's validation writers are training data
+    val_sets = data_mix.eval_sets("val", args.data, skip=tr.validation_skip(ck["args"]))
     test_sets = data_mix.eval_sets("test", args.data)
 
     # --- calibration (temperature, fitted on validation) and thresholds (chosen on validation) ---

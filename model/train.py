@@ -379,6 +379,10 @@ def parse_args(argv=None):
                     "new best validation loss (one-cycle: counted in the second half only)")
     ap.add_argument("--mix", default="", help="samples per epoch of some pools, e.g. "
                     "'cvl=20000,mnist=32000' (default data_mix.EPOCH_MIX)")
+    ap.add_argument("--fold-cvl-val", action="store_true", help="the final fit: CVL's 20 "
+                    "validation writers join the training writers, so CVL has no validation set; "
+                    "checkpoints are then chosen, and export.py calibrates, on the other held-out "
+                    "writers' sets (MNIST, UJI, letters, synthetic)")
     ap.add_argument("--ema", type=float, default=0.999, help="keep an exponential moving average "
                     "of the weights with this decay per step (e.g. 0.999) and validate, select "
                     "and export it instead of the raw weights; 0 = off (before run 8)")
@@ -410,6 +414,11 @@ def parse_args(argv=None):
     return ap.parse_args(argv)
 
 
+def validation_skip(args):
+    """The held-out sets a run with these arguments (its checkpoint's "args") trained on."""
+    return ("cvl",) if args.get("fold_cvl_val") else ()
+
+
 def is_tty():
     return sys.stderr.isatty()
 
@@ -434,8 +443,10 @@ def train(args):
 
     pools = dict(kv.split("=") for kv in args.mix.split(",")) if args.mix else {}
     mix = data_mix.Mixture(args.data, smoke=args.smoke, cache_dir=ckdir,
-                           log=lambda m: print(m, flush=True), mix=pools)
-    val_sets = data_mix.eval_sets("val", args.data, smoke=args.smoke)
+                           log=lambda m: print(m, flush=True), mix=pools,
+                           fold_cvl_val=args.fold_cvl_val)
+    val_sets = data_mix.eval_sets("val", args.data, smoke=args.smoke,
+                                  skip=validation_skip(vars(args)))
     epoch_size = sum(mix.mix.values())
     print("validation (held-out writers): " +
           ", ".join(f"{k} {len(v[1])}" for k, v in val_sets.items()), flush=True)
@@ -507,7 +518,8 @@ def train(args):
             if not args.no_augment:  # image sources: image augmentation; strokes: varied already
                 kind = Mtr[sl]
                 m = kind != data_mix.NO_AUGMENT
-                x[m] = augment(x[m], g, may_thicken=kind[m] == data_mix.MNIST_AUGMENT)
+                if m.any():  # a batch may hold strokes only (the last one is 90,500 % 128 = 4)
+                    x[m] = augment(x[m], g, may_thicken=kind[m] == data_mix.MNIST_AUGMENT)
             if args.adv_eps > 0:  # the first part of the (shuffled) batch becomes adversarial
                 k = int(round(args.adv_frac * len(y)))
                 x[:k] = pgd_attack(model, x[:k], y[:k], args.adv_eps, args.adv_steps, g)
