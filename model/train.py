@@ -145,6 +145,8 @@ class AugConfig:
 def augment(x: torch.Tensor, g: torch.Generator, cfg=AugConfig, may_thicken=None) -> torch.Tensor:
     """may_thicken: (B,) bool, which samples may get the dilation (default: all)."""
     B = x.shape[0]
+    if B == 0:  # a batch may hold strokes only (the epoch's last: 90,500 % 128 = 4 samples)
+        return x
     u = lambda *s: torch.rand(*s, generator=g)  # noqa: E731
 
     # stroke thickness: blend with a 3x3 max (dilation) or min (erosion) by a random amount
@@ -518,8 +520,7 @@ def train(args):
             if not args.no_augment:  # image sources: image augmentation; strokes: varied already
                 kind = Mtr[sl]
                 m = kind != data_mix.NO_AUGMENT
-                if m.any():  # a batch may hold strokes only (the last one is 90,500 % 128 = 4)
-                    x[m] = augment(x[m], g, may_thicken=kind[m] == data_mix.MNIST_AUGMENT)
+                x[m] = augment(x[m], g, may_thicken=kind[m] == data_mix.MNIST_AUGMENT)
             if args.adv_eps > 0:  # the first part of the (shuffled) batch becomes adversarial
                 k = int(round(args.adv_frac * len(y)))
                 x[:k] = pgd_attack(model, x[:k], y[:k], args.adv_eps, args.adv_steps, g)
