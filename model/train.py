@@ -9,7 +9,7 @@ Each epoch draws a fresh mixture (data_mix.py): MNIST images, MNIST digits trace
 CVL and Semeion scans through the core's image path, UJI pen trajectories, and as an eleventh class
 ("not a digit") handwritten letters and synthetic scribbles, shapes and images; strokes are
 re-drawn every epoch with a varied hand by the Python twin of the core's preprocessing
-(raster.py), images get batched augmentation (rotation, scale, translation, elastic warp, stroke
+(raster.py), images get batched augmentation (rotation, slant, scale, translation, elastic warp, stroke
 thickness, Gaussian noise). BatchNorm, dropout, a one-cycle LR schedule (or ReduceLROnPlateau), a
 moving average of the weights (what is validated and exported), early stopping on the validation
 loss, and a checkpoint each epoch (CHECKPOINTS/last.pt, best.pt
@@ -132,7 +132,8 @@ def count_macs(model, shape=(1, 1, 28, 28)):
 # --------------------------------------------------------------------------------------------
 
 class AugConfig:
-    rotate_deg = 15.0      # uniform +-15 degrees
+    rotate_deg = 15.0      # uniform +-15 degrees (--rotate)
+    slant_deg = 0.0        # shear x += tan(U(-d, d)) * y (--slant); 0 draws nothing
     scale = 0.10           # digit size x U(0.9, 1.1)
     shift = 0.10           # translation U(-10%, +10%) of the image size, each axis
     elastic_p = 0.5        # fraction of samples with a smooth random warp
@@ -169,6 +170,11 @@ def augment(x: torch.Tensor, g: torch.Generator, cfg=AugConfig, may_thicken=None
     t = (u(B, 2) * 2 - 1) * (2 * cfg.shift)  # normalized coords span 2 for the full image
     cos, sin = torch.cos(a) / s, torch.sin(a) / s
     A = torch.stack([torch.stack([cos, sin], 1), torch.stack([-sin, cos], 1)], 1)  # B,2,2
+    if cfg.slant_deg > 0:  # p_out = s R S p_in + t, S = [[1, k], [0, 1]]: A = S^-1 R^-1 / s
+        k = torch.tan((u(B) * 2 - 1) * math.radians(cfg.slant_deg))
+        S_inv = torch.eye(2).repeat(B, 1, 1)
+        S_inv[:, 0, 1] = -k
+        A = S_inv @ A
     b = -(A @ t.unsqueeze(2)).squeeze(2)
     theta = torch.cat([A, b.unsqueeze(2)], 2)
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
@@ -402,6 +408,11 @@ def parse_args(argv=None):
     ap.add_argument("--adv-steps", type=int, default=5, help="PGD steps per adversarial example")
     ap.add_argument("--adv-frac", type=float, default=0.5, help="fraction of each batch attacked")
     ap.add_argument("--no-augment", action="store_true")
+    ap.add_argument("--rotate", type=float, default=AugConfig.rotate_deg, help="image "
+                    "augmentation: rotation by up to +-DEG")
+    ap.add_argument("--slant", type=float, default=AugConfig.slant_deg, help="image augmentation: "
+                    "slant (shear) by up to +-DEG. A slant keeps a 7's bar level, where a rotation "
+                    "tilts it like the flag of a European 1 (and a 1's flag like a 7's bar)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--threads", type=int, default=1, help="torch threads; 1 is much faster "
                     "than 2 when other processes share the 2 cores (OpenMP barriers)")
@@ -496,6 +507,8 @@ def train(args):
     elif args.resume:
         print(f"--resume: no {last_path}, starting from scratch", flush=True)
 
+    aug = AugConfig()
+    aug.rotate_deg, aug.slant_deg = args.rotate, args.slant
     stopped_early = False
     for epoch in range(start_epoch, args.epochs):
         if bad_epochs >= args.patience:
@@ -520,7 +533,8 @@ def train(args):
             if not args.no_augment:  # image sources: image augmentation; strokes: varied already
                 kind = Mtr[sl]
                 m = kind != data_mix.NO_AUGMENT
-                x[m] = augment(x[m], g, may_thicken=kind[m] == data_mix.MNIST_AUGMENT)
+                x[m] = augment(x[m], g, cfg=aug,
+                               may_thicken=kind[m] == data_mix.MNIST_AUGMENT)
             if args.adv_eps > 0:  # the first part of the (shuffled) batch becomes adversarial
                 k = int(round(args.adv_frac * len(y)))
                 x[:k] = pgd_attack(model, x[:k], y[:k], args.adv_eps, args.adv_steps, g)
