@@ -650,9 +650,11 @@ describe('the page', () => {
     assert.equal(out.calls, 50);
     assert.deepEqual(out.after, out.before, 'warm-up leaves wasm memory and handles as they were');
     assert.ok(out.stopped < 1000, `a deleted recognizer kept warming up (${out.stopped} calls)`);
-    // The page still reads a drawing after its warm-up.
-    await draw(page, fixtureDigits()[8].strokes);
-    assert.match(await answer(page), /^\d$/);
+    // The page still reads a drawing after its warm-up: a digit the site's model reads with
+    // confidence (fixture #8, a 5 at p 0.16-0.19, is borderline: run 17 read 5, run 25 "?").
+    const five = confident()[5];
+    await draw(page, five.strokes);
+    assert.equal(await answer(page), '5');
     await log.check();
     await ctx.close();
   });
