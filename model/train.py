@@ -9,11 +9,11 @@ Each epoch draws a fresh mixture (data_mix.py): MNIST images, MNIST digits trace
 CVL and Semeion scans through the core's image path, UJI pen trajectories, and as an eleventh class
 ("not a digit") handwritten letters and synthetic scribbles, shapes and images; strokes are
 re-drawn every epoch with a varied hand by the Python twin of the core's preprocessing
-(raster.py), images get batched augmentation (rotation, slant, scale, translation, elastic warp, stroke
-thickness, Gaussian noise). BatchNorm, dropout, a one-cycle LR schedule (or ReduceLROnPlateau), a
-moving average of the weights (what is validated and exported), early stopping on the validation
-loss, and a checkpoint each epoch (CHECKPOINTS/last.pt, best.pt
-by the validation loss, the mean over the held-out writers' sets: MNIST, CVL, UJI, letters,
+(raster.py), images get batched augmentation (rotation, slant, scale, translation, elastic warp,
+stroke thickness, Gaussian noise). BatchNorm, dropout, a one-cycle LR schedule (or
+ReduceLROnPlateau), a moving average of the weights (what is validated and exported), early
+stopping on the validation loss, and a checkpoint each epoch (CHECKPOINTS/last.pt, best.pt by the
+validation loss, the mean over the held-out writers' sets: MNIST, CVL, UJI, letters,
 synthetic). The test sets are evaluated once, at the end, with the best checkpoint.
 
 Outputs (in --out, default model/): training_curves.png, confusion_matrix.png,
