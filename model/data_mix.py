@@ -171,10 +171,11 @@ class Mixture:
 
         cv = hw.cvl_splits()
         Xc, Yc, _ = cv["train"]
+        Xv, Yv, _ = cv["val"]
+        if smoke:  # a slice of each, so that a smoke final fit has validation writers too
+            Xc, Yc, Xv, Yv = Xc[:800], Yc[:800], Xv[:200], Yv[:200]
         if fold_cvl_val:  # the final fit: CVL's 20 validation writers train too (train.py)
-            Xc, Yc = np.concatenate([Xc, cv["val"][0]]), np.concatenate([Yc, cv["val"][1]])
-        if smoke:
-            Xc, Yc = Xc[:800], Yc[:800]
+            Xc, Yc = np.concatenate([Xc, Xv]), np.concatenate([Yc, Yv])
         P, keep = image_pool(Xc)
         self.img["cvl"] = (P, torch.from_numpy(Yc[keep]))
         Xs, Ys = hw.semeion()
