@@ -5,6 +5,8 @@ Parses the safetensors container, validates it the way MODEL_FORMAT.md asks (off
 shapes vs architecture, every tensor used, no NaN), runs the network with plain numpy in float64
 and, given golden files, compares logits and Grad-CAM maps (Grad-CAM by a hand-written backward
 pass: dense transpose, relu mask, avg-pool 1/HW, max-pool argmax routing, conv transpose).
+Float (F32/F16) models only: an int8 model is refused with a message (its reference is
+model/quantize.py's integer one).
 
     /usr/bin/python3 model/check_model_file.py tests/data/tiny.safetensors tests/data/tiny.golden.json
 """
@@ -164,6 +166,11 @@ def gradcam(arch, t, img, cls):
 
 def check(model_path, golden_paths, tol=1e-4):
     arch, t, meta, header = read_model(model_path)
+    if "quantization" in arch:  # the int8 reference is quantize.py's; its goldens test the core
+        raise SystemExit(f"{model_path}: an int8 model (architecture has \"quantization\"); this "
+                         "checker reads float (F32/F16) models only. int8 files are checked against "
+                         "model/quantize.py's integer reference by the core's golden tests "
+                         "(tests/data/*_int8.golden.json)")
     used = {l["name"] + s for l in arch["layers"] if l["type"] in ("conv2d", "dense")
             for s in (".weight", ".bias")}
     assert used == set(t), f"tensor set mismatch: {used ^ set(t)}"
