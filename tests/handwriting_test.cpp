@@ -83,7 +83,7 @@ TEST(Handwriting, UnseenPenWritersAreRead) {
     const Tally t = Read(r.get(), uji);
     std::printf("%s: UJI unseen writers: %d of %d right (%.1f%%), %d refused\n", BackendName(kind),
                 t.correct, t.count, 100.0 * t.correct / t.count, t.refused());
-    // The card: 199 of 200 (99.5%), none refused; the model issue's target is 98.5% (197), the
+    // The card: 198 of 200 (99.0%), none refused; the model issue's target is 98.5% (197), the
     // MNIST-only model read 96.0%. One digit of 200 is half a point: the set is small.
     EXPECT_GE(t.correct, 197);
     EXPECT_LE(t.refused(), 2);
