@@ -265,21 +265,69 @@ class WeightAverage:
                 a.copy_(b)
 
 
-def model_from_checkpoint(path):
+def model_from_checkpoint(path, unfold=None):
     """-> (network, checkpoint): the network a train.py checkpoint holds, built with its own
-    architecture and widths, its weights ("model": the exported ones) loaded, in eval mode."""
+    architecture and widths, its weights ("model": the exported ones) loaded, in eval mode.
+    An exported model file (.safetensors) is unfolded instead: see `unfold_model_file`; `unfold`
+    is then (calibration images, temperature)."""
+    if path.endswith(".safetensors"):
+        return unfold_model_file(path, *unfold), None
     ck = torch.load(path)
     model = build_model(ck["arch"], **ck["model_kwargs"])
     model.load_state_dict(ck["model"])
     return model.eval(), ck
 
 
-def load_teachers(paths):
+@torch.no_grad()
+def unfold_model_file(path, calib_x, temperature, dropout=0.2):
+    """The digits network of an exported model file (BatchNorm and the calibration temperature
+    folded in by export.py), turned back into a training network, in eval mode. Its eval-mode
+    function is exactly the file's logits times `temperature` (export_summary.json's, so that the
+    logits are the trained network's again). Each BatchNorm gets the mean and variance of its
+    conv's output on `calib_x` (normalized training images) as running statistics, with the
+    scale and shift that cancel them, so training mode (batch statistics) starts near the same
+    function: a checkpoint lost, its committed file can still be fine-tuned or teach."""
+    import check_model_file
+    import digits_format
+    arch, tensors, _, _ = check_model_file.read_model(path)
+    widths = tuple(int(tensors[f"conv{i}.weight"].shape[0]) for i in range(1, 6))
+    model = digits_net(dropout=dropout, widths=widths, classes=int(tensors["fc.weight"].shape[0]))
+    t = {k: torch.from_numpy(np.asarray(v, dtype=np.float32)) for k, v in tensors.items()}
+    convs = [getattr(model, f"conv{i}") for i in range(1, 6)]
+    bns = [getattr(model, f"bn{i}") for i in range(1, 6)]
+    for i, (conv, bn) in enumerate(zip(convs, bns), 1):
+        conv.weight.copy_(t[f"conv{i}.weight"])
+        bn.weight.fill_(1.0)
+        bn.bias.copy_(t[f"conv{i}.bias"])
+        bn.running_mean.zero_()
+        bn.running_var.fill_(1.0 - bn.eps)  # identity: the network is now the file's
+    model.fc.weight.copy_(t["fc.weight"] * temperature)
+    model.fc.bias.copy_(t["fc.bias"] * temperature)
+    outs = []
+    hooks = [c.register_forward_hook(lambda m, i, o: outs.append(o)) for c in convs]
+    model.eval()(calib_x)
+    for h in hooks:
+        h.remove()
+    for bn, z in zip(bns, outs):
+        mean, var = z.mean((0, 2, 3)), z.var((0, 2, 3), unbiased=False)
+        bn.running_mean.copy_(mean)
+        bn.running_var.copy_(var)
+        bn.weight.copy_((var + bn.eps).sqrt())
+        bn.bias.add_(mean)
+    # the same function as the file, as the core reads it (float64 reference, input de-normalized)
+    want = digits_format.FileNet(arch, tensors).eval()(calib_x.double() * STD + MEAN)[0]
+    worst = (model(calib_x).double() - want * temperature).abs().max().item()
+    if worst > 1e-3:
+        raise ValueError(f"{path}: the unfolded network differs from the file by {worst:g}")
+    return model
+
+
+def load_teachers(paths, unfold=None):
     """Frozen teacher networks (eval mode: BatchNorm's running statistics, no dropout), each
     built from its own checkpoint's architecture, so a wider network can teach the shipped one."""
     teachers = []
     for path in paths:
-        t = model_from_checkpoint(path)[0].to(memory_format=torch.channels_last)
+        t = model_from_checkpoint(path, unfold)[0].to(memory_format=torch.channels_last)
         for p in t.parameters():
             p.requires_grad_(False)
         teachers.append(t)
@@ -399,6 +447,9 @@ def parse_args(argv=None):
     ap.add_argument("--teacher", default="", help="knowledge distillation: comma-separated "
                     "checkpoints whose averaged log-probabilities on the same augmented batch "
                     "become soft targets (Hinton et al. 2015); empty = off")
+    ap.add_argument("--unfold-temperature", type=float, default=1.0, help="--init and "
+                    "--teacher also take exported model files (.safetensors): the temperature "
+                    "export.py folded into their fc (export_summary.json), multiplied back in")
     ap.add_argument("--distill-alpha", type=float, default=0.5, help="weight of the soft "
                     "targets' loss; 1 - alpha stays on the labels")
     ap.add_argument("--distill-t", type=float, default=2.0, help="distillation temperature")
@@ -480,11 +531,22 @@ def train(args):
     else:
         sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.3, patience=3)
 
-    if args.init:
+    unfold = None
+    if any(p.endswith(".safetensors") for p in [args.init] + args.teacher.split(",")):
+        # BatchNorm statistics for unfolding model files: training images, as the first
+        # epoch's batches will see them (before augmentation)
+        calib = mix.epoch(args.seed * 1000 - 1)[0][:4096]
+        unfold = (normalize(to_float(calib)), args.unfold_temperature)
+    if args.init.endswith(".safetensors"):
+        model.load_state_dict(unfold_model_file(args.init, *unfold, dropout=args.dropout)
+                              .state_dict())
+        print(f"starting from the weights of {args.init} (unfolded, T {args.unfold_temperature})",
+              flush=True)
+    elif args.init:
         model.load_state_dict(torch.load(args.init)["model"])
         print(f"starting from the weights of {args.init}", flush=True)
     ema = WeightAverage(model, args.ema) if args.ema > 0 else None
-    teachers = load_teachers(args.teacher.split(",")) if args.teacher else []
+    teachers = load_teachers(args.teacher.split(","), unfold) if args.teacher else []
     if teachers:
         print(f"distilling from {args.teacher} (alpha {args.distill_alpha}, T {args.distill_t})",
               flush=True)
