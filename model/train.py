@@ -284,12 +284,17 @@ def unfold_model_file(path, calib_x, temperature, dropout=0.2):
     folded in by export.py), turned back into a training network, in eval mode. Its eval-mode
     function is exactly the file's logits times `temperature` (export_summary.json's, so that the
     logits are the trained network's again). Each BatchNorm gets the mean and variance of its
-    conv's output on `calib_x` (normalized training images) as running statistics, with the
-    scale and shift that cancel them, so training mode (batch statistics) starts near the same
-    function: a checkpoint lost, its committed file can still be fine-tuned or teach."""
+    conv's output on `calib_x` (normalized training images, augmented as training sees them) as
+    running statistics, with the scale and shift that cancel them, so training mode (batch
+    statistics) starts near the same function: a checkpoint lost, its committed file can still
+    be fine-tuned or teach."""
     import check_model_file
     import digits_format
     arch, tensors, _, _ = check_model_file.read_model(path)
+    expected = {f"{n}.{s}" for n in ["conv1", "conv2", "conv3", "conv4", "conv5", "fc"]
+                for s in ("weight", "bias")}
+    if set(tensors) != expected:
+        raise ValueError(f"{path}: not a digits network file (tensors {sorted(tensors)})")
     widths = tuple(int(tensors[f"conv{i}.weight"].shape[0]) for i in range(1, 6))
     model = digits_net(dropout=dropout, widths=widths, classes=int(tensors["fc.weight"].shape[0]))
     t = {k: torch.from_numpy(np.asarray(v, dtype=np.float32)) for k, v in tensors.items()}
