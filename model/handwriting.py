@@ -32,8 +32,10 @@ import struct
 
 import numpy as np
 
+import mnist
+
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DATA = os.path.normpath(os.path.join(REPO_ROOT, "..", "shared", "data"))
+DATA = mnist.DATA_ROOT
 
 LOOK_LIKE_DIGITS = set("OoQDIiljJZzSsGbTBgqyaUuCc")
 CLEAR_NON_DIGITS = sorted(set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")

@@ -29,7 +29,7 @@ function parseArgs(argv) {
   const a = {
     model: path.join(REPO, 'model/digits.safetensors'), modelF16: null, onnx: path.join(REPO, 'model/digits.onnx'),
     modelInt8: null, onnxInt8: null,
-    site: path.join(REPO, 'build/site'), mnist: process.env.DIGITS_MNIST_DIR || path.join(REPO, '../shared/data/mnist'),
+    site: path.join(REPO, 'build/site'), mnist: process.env.DIGITS_MNIST_DIR || path.join(process.env.DIGITS_DATA || path.join(REPO, '../shared/data'), 'mnist'),
     strokes: path.join(REPO, 'tests/data/strokes/mnist_test_strokes.json'),
     runs: 3, startupRepeats: 3, n: 500, warmup: 200, check: 200, out: null, smoke: false,
     chromium: process.env.CHROMIUM || '/usr/bin/chromium',
