@@ -17,7 +17,8 @@ import numpy as np
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # every dataset's root: ../shared/data beside the repository, or $DIGITS_DATA (scripts/test sets it
 # for a clone made elsewhere)
-DATA_ROOT = os.environ.get("DIGITS_DATA") or os.path.normpath(os.path.join(REPO_ROOT, "..", "shared", "data"))
+DATA_ROOT = (os.environ.get("DIGITS_DATA")
+             or os.path.normpath(os.path.join(REPO_ROOT, "..", "shared", "data")))
 DEFAULT_DATA = os.path.join(DATA_ROOT, "mnist")
 
 FILES = {

@@ -543,11 +543,12 @@ def train(args):
         # BatchNorm statistics for unfolding model files: training images as the batches will
         # see them, augmented (unaugmented ones leave training mode further from the file's
         # function: mean |dlogit| 0.73 against 0.41 on run 36, in batches of 128)
-        Xc, _, kind = mix.epoch(args.seed * 1000 - 1)
+        calib_seed = args.seed * 1000 - 1  # no epoch's (those are seed * 1000 + epoch)
+        Xc, _, kind = mix.epoch(calib_seed)
         calib, kind = to_float(Xc[:4096]), kind[:4096]
         if not args.no_augment:
             m = kind != data_mix.NO_AUGMENT
-            calib[m] = augment(calib[m], torch.Generator().manual_seed(args.seed * 1000 - 1),
+            calib[m] = augment(calib[m], torch.Generator().manual_seed(calib_seed),
                                cfg=aug, may_thicken=kind[m] == data_mix.MNIST_AUGMENT)
         unfold = (normalize(calib), args.unfold_temperature)
     if args.init.endswith(".safetensors"):

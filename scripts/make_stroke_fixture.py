@@ -35,6 +35,8 @@ from skimage.morphology import remove_small_holes, remove_small_objects, skeleto
 from skimage.transform import rescale
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(REPO, "model"))
+import mnist  # noqa: E402  (the data root: ../shared/data or $DIGITS_DATA)
 CANVAS = 280.0
 
 # Tracing parameters (lengths in MNIST pixels).
@@ -598,7 +600,7 @@ def stats(name, v):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", default=os.path.join(REPO, "..", "shared", "data", "mnist"),
+    ap.add_argument("--data", default=mnist.DEFAULT_DATA,
                     help="directory with t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz")
     ap.add_argument("--count", type=int, default=1200, help="first N test images (default 1200)")
     ap.add_argument("--out", default=os.path.join(REPO, "tests", "data", "strokes", "mnist_test_strokes.json"))
