@@ -12,6 +12,7 @@
 #include <fstream>
 #include <thread>
 
+#include "digits/limits.h"
 #include "fixtures.h"
 #include "image_io.h"
 #include "mnist.h"
@@ -287,12 +288,15 @@ TEST(Server, BudgetAnswers503) {
   ServerProcess server("--threads 1 --budget 20");
   ASSERT_GT(server.port(), 0) << server.log();
   httplib::Client client("127.0.0.1", server.port());
-  std::vector<Stroke> dots;  // 1,000 far-apart strokes: 1,000 digits to recognize (~60 ms)
-  for (int k = 0; k < 1000; ++k) {
-    dots.push_back({{997.0f * k, 0.0f}, {997.0f * k + 1.0f, 10.0f * (k % 7)}});
+  // 64 far-apart strokes (as many marks as number mode reads), each recognized with Grad-CAM:
+  // about 64 forward and backward passes (~50 ms), over twice the budget.
+  std::vector<Stroke> marks;
+  for (int k = 0; k < kMaxNumberMarks; ++k) {
+    marks.push_back({{400.0f * k, 0.0f}, {400.0f * k + 20.0f, 200.0f}});
   }
   auto res =
-      client.Post("/predict", test::StrokesToJson(dots, {{"mode", "number"}}), "application/json");
+      client.Post("/predict", test::StrokesToJson(marks, {{"mode", "number"}, {"gradcam", true}}),
+                  "application/json");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 503) << res->body;
   EXPECT_NE(res->body.find("time budget"), std::string::npos) << res->body;

@@ -8,7 +8,7 @@
 //   .error(): string                       "" when the model loaded
 //   .info(): {parameters, macs, inputSize, classes, labels, unsureThreshold, notADigitClass,
 //             notADigitThreshold, backend, limits: {strokes, pointsPerStroke, points, coordinate,
-//             imageSide, imagePixels}}   (limits: digits/limits.h)
+//             imageSide, imagePixels, numberMarks}}   (limits: digits/limits.h)
 //   .recognize(points: Float32Array [x0, y0, x1, y1, ...], strokeLengths: Uint32Array,
 //              options: {mode: "digit" | "number", gradcam: bool, gradcamClass: int,
 //                        gradcamVersus: int})
@@ -169,6 +169,7 @@ class WasmRecognizer {
     limits.set("coordinate", kMaxCoordinate);
     limits.set("imageSide", kMaxImageSide);
     limits.set("imagePixels", kMaxImagePixels);
+    limits.set("numberMarks", kMaxNumberMarks);
     out.set("limits", limits);
     return out;
   }

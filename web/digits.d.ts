@@ -102,6 +102,8 @@ export interface Limits {
   coordinate: number;
   imageSide: number;
   imagePixels: number;
+  /** Separate marks number mode reads in one drawing (digits and stray marks). */
+  numberMarks: number;
 }
 
 export interface ModelInfo {

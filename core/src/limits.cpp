@@ -14,6 +14,14 @@ Status CheckDrawingSize(size_t strokes, size_t points) {
   return Status::Ok();
 }
 
+Status CheckNumberMarks(size_t marks) {
+  if (marks > static_cast<size_t>(kMaxNumberMarks)) {
+    return Status::Errorf("too many separate marks for number mode: %zu (at most %d)", marks,
+                          kMaxNumberMarks);
+  }
+  return Status::Ok();
+}
+
 Status CheckStrokeSize(size_t index, size_t points) {
   if (points > static_cast<size_t>(kMaxPointsPerStroke)) {
     return Status::Errorf("stroke %zu has too many points: %zu (at most %d per stroke)", index,

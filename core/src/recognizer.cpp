@@ -1,6 +1,7 @@
 #include "digits/recognizer.h"
 
 #include "digits/file.h"
+#include "digits/limits.h"
 
 #include <algorithm>
 #include <cmath>
@@ -110,6 +111,7 @@ Status Recognizer::RecognizeStrokes(const std::vector<Stroke>& strokes,
   std::vector<std::vector<int>> groups;
   if (options.mode == Mode::kNumber) {
     DIGITS_RETURN_IF_ERROR(SplitIntoDigits(strokes, &groups));  // validates the drawing first
+    DIGITS_RETURN_IF_ERROR(CheckNumberMarks(groups.size()));
   } else {
     DIGITS_RETURN_IF_ERROR(ValidateStrokes(strokes));
     groups.emplace_back();

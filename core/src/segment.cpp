@@ -5,6 +5,8 @@
 #include <numeric>
 #include <unordered_map>
 
+#include "digits/limits.h"
+
 namespace digits {
 namespace {
 
@@ -177,11 +179,12 @@ Status SplitIntoDigits(const std::vector<Stroke>& strokes,
   }
   // A piece under 30% of the writing's height is no digit by itself (a 5's flag that does not
   // quite meet its body): it joins the group whose ink is nearest. This runs only for drawings of
-  // at most kMaxGroups pieces (a long number). The distances between pieces are computed once
-  // (a merged piece is as near to a third as the nearer of its parts) on at most kMaxInkPoints
-  // points in all: every point of a drawing that has no more, evenly spaced samples of each piece
-  // otherwise (a 1,587-point scribble costed ~440 s of CPU when every pair was compared anew).
-  constexpr size_t kMaxGroups = 64;
+  // at most kMaxGroups pieces (more are refused by number mode anyway). The distances between
+  // pieces are computed once (a merged piece is as near to a third as the nearer of its parts) on
+  // at most kMaxInkPoints points in all: every point of a drawing that has no more, evenly spaced
+  // samples of each piece otherwise (a 1,587-point scribble costed ~440 s of CPU when every pair
+  // was compared anew).
+  constexpr size_t kMaxGroups = kMaxNumberMarks;
   constexpr size_t kMaxInkPoints = 2048;
   const float min_height = kSmallPiece * height;
   const bool any_small = std::any_of(groups.begin(), groups.end(), [min_height](const Group& g) {

@@ -163,6 +163,7 @@ test('info().limits are the library\'s, as core/include/digits/limits.h defines 
     strokes: constant('kMaxStrokes'), pointsPerStroke: constant('kMaxPointsPerStroke'),
     points: constant('kMaxPoints'), coordinate: constant('kMaxCoordinate'),
     imageSide: constant('kMaxImageSide'), imagePixels: constant('kMaxImagePixels'),
+    numberMarks: constant('kMaxNumberMarks'),
   });
   recognizer.delete();
 });
@@ -210,6 +211,8 @@ test('wasm bad-input table: every entry gets its error or an empty result, and n
   const good = pack(fixture.digits[0].strokes);
   const before = recognizer.recognize(...good, { gradcam: true });
   const million = new Float32Array(2_000_000).fill(1);
+  // 65 short strokes far apart: 65 separate marks, one more than number mode reads.
+  const marks = Array.from({ length: 65 }, (_, k) => [[400 * k, 0], [400 * k + 20, 200]]);
   const rows = [
     ['a million points', () => recognizer.recognize(million, new Uint32Array([1_000_000]), {}), /too many points/],
     ['Inf coordinate', () => recognizer.recognize(new Float32Array([0, 0, Infinity, 1]), new Uint32Array([2]), {}), /not a finite number/],
@@ -221,6 +224,8 @@ test('wasm bad-input table: every entry gets its error or an empty result, and n
     ['wrong image size', () => recognizer.recognizeImage(new Uint8Array(10), 4, 4, 1, {}), /image data has 10 bytes, 4x4x1 needs 16/],
     ['5 channels', () => recognizer.recognizeImage(new Uint8Array(5), 1, 1, 5, {}), /image has 5 channels \(1 to 4 expected\)/],
     ['number mode on an image', () => recognizer.recognizeImage(new Uint8Array(16), 4, 4, 1, { mode: 'number' }), /number mode needs strokes/],
+    ['65 marks in number mode', () => recognizer.recognize(...pack(marks), { mode: 'number' }),
+      /^too many separate marks for number mode: 65 \(at most 64\)$/],
   ];
   for (const [name, call, expected] of rows) {
     const out = call();
