@@ -20,7 +20,8 @@ constexpr int kMaxPointsPerStroke = 10000;
 constexpr int kMaxPoints = 100000;      // in all strokes together
 constexpr float kMaxCoordinate = 1e6f;  // |x|, |y|
 // Number mode: separate marks (digits and stray marks) in one drawing. Each is classified, so
-// without a cap 1,000 dots (24 KB of JSON) cost 1,000 forward passes; 64 is a long IBAN twice.
+// without a cap 1,000 dots (24 KB of JSON) cost 1,000 forward passes; 64 is more than any number
+// written on one canvas (an IBAN has at most 34 characters).
 constexpr int kMaxNumberMarks = 64;
 
 // Images: at most this many pixels per side and in all (a 16-megapixel photo).
