@@ -678,8 +678,13 @@ export class DigitRecognizerElement extends HTMLElement {
         this.#result = null;
         this.#render();
         this.#applyValidity();
+        // The one limit a person can reach by drawing (the pad stops at the others): say which.
+        const marks = options.mode === 'number' && /^too many separate marks/.test(e.message);
         this.#report(new DigitsError(e.message, {
-          code: e.code, cause: e, userMessage: 'This drawing could not be read. Clear it and try again.',
+          code: e.code, cause: e,
+          userMessage: marks
+            ? `Too many separate marks to read as a number (at most ${this.#recognizer.info.limits.numberMarks}). Undo some, or clear.`
+            : 'This drawing could not be read. Clear it and try again.',
         }), false);
         this.#unreadable = true;
         return;

@@ -577,6 +577,25 @@ describe('the page', () => {
     }
   });
 
+  test('number mode: more separate marks than it reads get words that say so; undo one and it reads', async () => {
+    const { ctx, page, log } = await open();
+    await ready(page);
+    await page.check('input[name="mode"][value="number"]');
+    const limit = await page.evaluate(() => window.digitsApp.pad.info.limits.numberMarks);
+    // Short bars 4 px apart across the pad: each a mark of its own, one more than the limit.
+    const bars = Array.from({ length: limit + 1 }, (_, k) => [[4 * k + 2, 120], [4 * k + 2, 160]]);
+    await drawWithMouse(page, INK, bars); // not draw(): that waits for a result, and there is none
+    await page.waitForSelector(MESSAGE, { state: 'visible' });
+    assert.equal(await page.textContent(MESSAGE),
+      `Too many separate marks to read as a number (at most ${limit}). Undo some, or clear.`);
+    assert.equal(await page.evaluate(() => window.digitsApp.pad.result), null);
+    await page.click(UNDO);
+    await page.waitForSelector(MESSAGE, { state: 'hidden' });
+    assert.equal(await page.evaluate(() => window.digitsApp.pad.result.digits.length), limit);
+    await log.check([new RegExp(`too many separate marks for number mode: ${limit + 1} \\(at most ${limit}\\)`)]);
+    await ctx.close();
+  });
+
   test('while loading the card says so; a failed load disables everything and Retry recovers', async () => {
     let release;
     const held = new Promise((resolve) => { release = resolve; });
