@@ -1,6 +1,7 @@
 // Drawings built to make number mode's split (core/src/segment.cpp) slow, each inside the limits of
 // ValidateStrokes (1,000 strokes, 10,000 points per stroke, 100,000 points in all). Shared by the
-// bounded-work tests (tests/segment_test.cpp), the attack suite and bench/bench_core.cpp.
+// bounded-work tests (tests/segment_test.cpp), the bad-input and server tests, the attack suite and
+// bench/bench_core.cpp.
 #pragma once
 
 #include <string>
@@ -23,6 +24,17 @@ inline Stroke Scribble(float x, float y, float w, float h, int points) {
     s.push_back({x + w * t, y + ((i % 2) ? h : 0.0f)});
   }
   return s;
+}
+
+// `n` short bars (20 x 200 units) 400 units apart: each a separate mark in number mode, so `n`
+// marks cost `n` forward passes, up to kMaxNumberMarks.
+inline std::vector<Stroke> SeparateMarks(int n) {
+  std::vector<Stroke> strokes;
+  for (int k = 0; k < n; ++k) {
+    const float x = 400.0f * static_cast<float>(k);
+    strokes.push_back({{x, 0.0f}, {x + 20.0f, 200.0f}});
+  }
+  return strokes;
 }
 
 // `pieces` scribbles of `points` points, `gap` units apart, beside one tall 2-point stroke that

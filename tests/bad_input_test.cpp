@@ -8,6 +8,7 @@
 #include <cmath>
 #include <limits>
 
+#include "adversarial_drawings.h"
 #include "digits/file.h"
 #include "digits/limits.h"
 #include "digits/recognizer.h"
@@ -99,26 +100,21 @@ TEST_F(BadInput, Strokes) {
 // classified (1,000 dots would otherwise cost 1,000 forward passes); digit mode reads the same
 // drawing as one digit.
 TEST_F(BadInput, TooManyMarksForNumberMode) {
-  auto marks = [](int n) {  // short strokes far apart, each a mark of its own
-    std::vector<Stroke> strokes;
-    for (int k = 0; k < n; ++k) {
-      const float x = 400.0f * static_cast<float>(k);
-      strokes.push_back({{x, 0}, {x + 20, 200}});
-    }
-    return strokes;
-  };
+  using test::SeparateMarks;
   RecognizeOptions number = gradcam_;
   number.mode = Mode::kNumber;
   Recognition out;
   out.text = "untouched";
-  const Status refused = recognizer_->RecognizeStrokes(marks(kMaxNumberMarks + 1), number, &out);
+  const Status refused =
+      recognizer_->RecognizeStrokes(SeparateMarks(kMaxNumberMarks + 1), number, &out);
   EXPECT_EQ(refused.message(), "too many separate marks for number mode: 65 (at most 64)");
   ExpectOutcome("65 marks", refused, out, "too many separate marks", false);
   ExpectUnchanged("65 marks");
-  ASSERT_TRUE(recognizer_->RecognizeStrokes(marks(kMaxNumberMarks), number, &out).ok());
+  ASSERT_TRUE(recognizer_->RecognizeStrokes(SeparateMarks(kMaxNumberMarks), number, &out).ok());
   EXPECT_EQ(out.digits.size(), static_cast<size_t>(kMaxNumberMarks));
   EXPECT_EQ(out.text.size(), static_cast<size_t>(kMaxNumberMarks));
-  ASSERT_TRUE(recognizer_->RecognizeStrokes(marks(kMaxNumberMarks + 1), gradcam_, &out).ok());
+  ASSERT_TRUE(
+      recognizer_->RecognizeStrokes(SeparateMarks(kMaxNumberMarks + 1), gradcam_, &out).ok());
   EXPECT_EQ(out.digits.size(), 1u);
 }
 

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <thread>
 
+#include "adversarial_drawings.h"
 #include "digits/limits.h"
 #include "fixtures.h"
 #include "image_io.h"
@@ -290,13 +291,10 @@ TEST(Server, BudgetAnswers503) {
   httplib::Client client("127.0.0.1", server.port());
   // 64 far-apart strokes (as many marks as number mode reads), each recognized with Grad-CAM:
   // about 64 forward and backward passes (~50 ms), over twice the budget.
-  std::vector<Stroke> marks;
-  for (int k = 0; k < kMaxNumberMarks; ++k) {
-    marks.push_back({{400.0f * k, 0.0f}, {400.0f * k + 20.0f, 200.0f}});
-  }
-  auto res =
-      client.Post("/predict", test::StrokesToJson(marks, {{"mode", "number"}, {"gradcam", true}}),
-                  "application/json");
+  auto res = client.Post("/predict",
+                         test::StrokesToJson(test::SeparateMarks(kMaxNumberMarks),
+                                             {{"mode", "number"}, {"gradcam", true}}),
+                         "application/json");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 503) << res->body;
   EXPECT_NE(res->body.find("time budget"), std::string::npos) << res->body;
