@@ -3,11 +3,12 @@
 Classes: 0-9 are the digits, 10 (NOT_A_DIGIT) is everything else.
 
 Pools (training writers only; see handwriting.py for the writer splits):
-  mnist        MNIST training split images (54,000), as they are (the core's image path leaves an
-               MNIST digit unchanged)
+  mnist        MNIST training split images (54,000), as they are (MNIST-normalized already: the
+               network input `digits eval` feeds)
   mnist_trace  the same digits traced into pen strokes (scripts/make_stroke_fixture.py's tracer),
                re-drawn each epoch through the stroke twin with random stroke variation
-  cvl          CVL scans through the image twin (raster.preprocess_image)
+  cvl          CVL scans through the image twin (raster.preprocess_image; without its thinning
+               unless --thin-images)
   semeion      Semeion through the image twin
   uji          UJI pen trajectories, re-drawn each epoch with random stroke variation
   letters      clear non-digit letters (Chars74K, UJI v1), re-drawn each epoch   -> class 10
@@ -142,19 +143,20 @@ def render(drawings, pens=None, chunk=128, exact=False):
     return out
 
 
-def image_pool(images, exact=False):
-    """Images through the image twin -> (N' x 28 x 28, keep mask); empty ones are dropped."""
+def image_pool(images, exact=False, thin=True):
+    """Images through the image twin -> (N' x 28 x 28, keep mask); empty ones are dropped.
+    thin=False: without the image path's last step (raster.thin_strokes)."""
     if exact:
-        rs = [raster.preprocess_image(im) for im in images]
+        rs = [raster.preprocess_image(im, thin) for im in images]
         keep = np.array([r is not None for r in rs])
         return torch.from_numpy(np.stack([r for r in rs if r is not None])), keep
-    X, empty = raster.preprocess_images(images)
+    X, empty = raster.preprocess_images(images, thin)
     return torch.from_numpy(X[~empty]), ~empty
 
 
 class Mixture:
     def __init__(self, mnist_dir, smoke=False, cache_dir=None, log=print, mix=None,
-                 fold_cvl_val=False):
+                 fold_cvl_val=False, thin_images=False):
         t0 = time.time()
         d = mnist.load_or_exit(mnist_dir)
         tr_idx, va_idx = mnist.split_indices()
@@ -176,13 +178,15 @@ class Mixture:
             Xc, Yc, Xv, Yv = Xc[:800], Yc[:800], Xv[:200], Yv[:200]
         if fold_cvl_val:  # the final fit: CVL's 20 validation writers train too (train.py)
             Xc, Yc = np.concatenate([Xc, Xv]), np.concatenate([Yc, Yv])
-        P, keep = image_pool(Xc)
+        # The shipped model trained on images without the image path's thinning (train.py
+        # --thin-images trains on them as the core computes them now).
+        P, keep = image_pool(Xc, thin=thin_images)
         self.img["cvl"] = (P, torch.from_numpy(Yc[keep]))
         Xs, Ys = hw.semeion()
-        P, keep = image_pool(Xs)
+        P, keep = image_pool(Xs, thin=thin_images)
         self.img["semeion"] = (P, torch.from_numpy(Ys[keep]))
         rng = np.random.default_rng(12345)
-        P, _ = image_pool(hw.synthetic_images(rng, 600 if smoke else 4000))
+        P, _ = image_pool(hw.synthetic_images(rng, 600 if smoke else 4000), thin=thin_images)
         self.img["synth_img"] = (P, torch.full((len(P),), NOT_A_DIGIT, dtype=torch.int64))
 
         uji = [(s, y) for s, y, w in hw.uji_digits() if w in hw.UJI_SPLIT["train"]]

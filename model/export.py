@@ -280,10 +280,40 @@ def confusion_pairs(pred, y):
             [{"pair": list(k), "count": n} for k, n in unordered.most_common()])
 
 
+def model_from_file(args):
+    """(network, checkpoint-like record) of a model file: the trained network's function (the
+    file's logits times the temperature folded into it), and the run's args, history and best
+    epoch from its training summary. The BatchNorm statistics come from 1,024 MNIST validation
+    images; folding them again cancels them."""
+    T = args.unfold_temperature
+    if not T:
+        with open(os.path.join(HERE, "export_summary.json")) as f:
+            T = json.load(f)["temperature"]
+    d = mnist.load_or_exit(args.data)
+    _, va = mnist.split_indices()
+    calib = tr.normalize(torch.from_numpy(d["train_images"][va[:1024]]).float().div(255).unsqueeze(1))
+    model = tr.unfold_model_file(args.checkpoint, calib, T).eval()
+    with open(args.summary) as f:
+        run = json.load(f)
+    print(f"exporting {args.checkpoint} again (unfolded at temperature {T}; trained by "
+          f"{run['command']})", flush=True)
+    return model, {"args": run["args"], "history": run["history"], "best": {"epoch": run["best_epoch"]}}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default=mnist.DEFAULT_DATA)
-    ap.add_argument("--checkpoint", default=os.path.join(HERE, "checkpoints", "best.pt"))
+    ap.add_argument("--checkpoint", default=os.path.join(HERE, "checkpoints", "best.pt"),
+                    help="train.py's checkpoint, or a model file (.safetensors) to export again "
+                    "(after a change to the preprocessing, say): its network unfolded "
+                    "(train.unfold_model_file) with --unfold-temperature, its training record "
+                    "read from --summary")
+    ap.add_argument("--unfold-temperature", type=float, default=0.0,
+                    help="the temperature folded into a model file given as --checkpoint "
+                    "(default: model/export_summary.json's)")
+    ap.add_argument("--summary", default=os.path.join(HERE, "training_summary.json"),
+                    help="train.py's summary of the run that trained a model file given as "
+                    "--checkpoint")
     ap.add_argument("--out", default=HERE)
     ap.add_argument("--golden", default=os.path.join(mnist.REPO_ROOT, "tests", "data", "digits.golden.json"))
     ap.add_argument("--baseline", default="", help="an earlier model file: its numbers on the same "
@@ -292,9 +322,13 @@ def main():
     args = ap.parse_args()
     torch.set_num_threads(1)
 
-    model, ck = tr.model_from_checkpoint(args.checkpoint)
-    last_path = os.path.join(os.path.dirname(args.checkpoint), "last.pt")
-    history = torch.load(last_path)["history"] if os.path.exists(last_path) else ck["history"]
+    if args.checkpoint.endswith(".safetensors"):
+        model, ck = model_from_file(args)
+        history = ck["history"]
+    else:
+        model, ck = tr.model_from_checkpoint(args.checkpoint)
+        last_path = os.path.join(os.path.dirname(args.checkpoint), "last.pt")
+        history = torch.load(last_path)["history"] if os.path.exists(last_path) else ck["history"]
     params_train = tr.count_params(model)
     labels = dfmt.LABELS + [dfmt.NOT_A_DIGIT_LABEL]
 

@@ -9,7 +9,8 @@ core feeds the network.
   preprocess_image(img)                  a grayscale image -> 28x28, as PreprocessImage: polarity
                                          from the border, contrast stretch above the border's
                                          noise, the ink's box fitted to 20 px, area resampling,
-                                         the centre of mass moved by whole pixels
+                                         the centre of mass moved by whole pixels, the strokes
+                                         thinned (each pixel halfway to its 4-neighbour minimum)
 
 Both agree with the C++ core to float precision; tests/data/raster_twin.json holds the twin's
 output for a set of drawings and images and tests/preprocess_test.cpp checks the core against it
@@ -146,9 +147,22 @@ def _area_weights(size, offset, inv, n):
     return np.clip(w, 0, None).astype(np.float64)
 
 
-def preprocess_image(img):
+THINNING = 0.5
+
+
+def thin_strokes(img):
+    """The image path's last step, as ThinStrokes: each pixel blended halfway with the faintest of
+    itself and its four neighbours (outside the grid is background). float32 (28, 28)."""
+    p = np.pad(img, 1)
+    eroded = np.minimum.reduce([img, p[:-2, 1:-1], p[2:, 1:-1], p[1:-1, :-2], p[1:-1, 2:]])
+    return (np.float32(1 - THINNING) * img + np.float32(THINNING) * eroded).astype(np.float32)
+
+
+def preprocess_image(img, thin=True):
     """The core's PreprocessImage for one grayscale uint8 image (h, w), no alpha.
-    Returns (28, 28) float32, or None when the image has no ink (empty)."""
+    Returns (28, 28) float32, or None when the image has no ink (empty). thin=False leaves out
+    the last step (thin_strokes), as the image path was before it: what the shipped model trained
+    on (data_mix.Mixture)."""
     img = np.asarray(img)
     h, w = img.shape
     gray = img.astype(np.float32) / np.float32(255.0)
@@ -180,15 +194,16 @@ def preprocess_image(img):
     wy = _area_weights(SIZE, offy, inv, h)
     wx = _area_weights(SIZE, offx, inv, w)
     out = wy @ vv @ wx.T * float(scale) * float(scale)
-    return np.minimum(out, 1.0).astype(np.float32)
+    out = np.minimum(out, 1.0).astype(np.float32)
+    return thin_strokes(out) if thin else out
 
 
-def preprocess_images(imgs):
+def preprocess_images(imgs, thin=True):
     """N x h x w uint8 -> N x 28 x 28 uint8 (rounded; what training stores) and an empty mask."""
     out = np.zeros((len(imgs), SIZE, SIZE), np.uint8)
     empty = np.zeros(len(imgs), bool)
     for k, im in enumerate(imgs):
-        r = preprocess_image(im)
+        r = preprocess_image(im, thin)
         if r is None:
             empty[k] = True
         else:

@@ -444,6 +444,11 @@ def parse_args(argv=None):
                     "validation writers join the training writers, so CVL has no validation set; "
                     "checkpoints are then chosen, and export.py calibrates, on the other held-out "
                     "writers' sets (MNIST, UJI, letters, synthetic)")
+    ap.add_argument("--thin-images", action="store_true", help="train on the image pools (CVL, "
+                    "Semeion, synthetic images) as the core's image path computes them now, its "
+                    "last step the thinning (raster.thin_strokes); without it, as they were before "
+                    "that step, which is what the shipped model trained on (validation and test "
+                    "sets always go through the whole path)")
     ap.add_argument("--ema", type=float, default=0.999, help="keep an exponential moving average "
                     "of the weights with this decay per step (e.g. 0.999) and validate, select "
                     "and export it instead of the raw weights; 0 = off (before run 8)")
@@ -513,7 +518,7 @@ def train(args):
     pools = dict(kv.split("=") for kv in args.mix.split(",")) if args.mix else {}
     mix = data_mix.Mixture(args.data, smoke=args.smoke, cache_dir=ckdir,
                            log=lambda m: print(m, flush=True), mix=pools,
-                           fold_cvl_val=args.fold_cvl_val)
+                           fold_cvl_val=args.fold_cvl_val, thin_images=args.thin_images)
     val_sets = data_mix.eval_sets("val", args.data, smoke=args.smoke,
                                   skip=validation_skip(vars(args)))
     epoch_size = sum(mix.mix.values())

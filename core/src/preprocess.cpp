@@ -12,6 +12,27 @@ float CenterOfMassTarget(int size) {
   return 0.5f * static_cast<float>(size) + 0.5f;
 }
 
+// The image path's last step: each pixel blended halfway with the faintest of itself and its four
+// neighbours (outside the grid is background). Scans and photos reach the network with thicker,
+// softer strokes than the model reads best: on the validation writers this cut the loss on CVL's
+// scans from 0.0391 to 0.0297 and on MNIST's images from 0.0297 to 0.0181 (model/README.md,
+// "Thinning"). Drawn strokes are rendered at the pen width the model was trained on instead.
+constexpr float kThinning = 0.5f;
+
+void ThinStrokes(int size, std::vector<float>* pixels) {
+  const std::vector<float> in = *pixels;
+  auto at = [&](int i, int j) {
+    return (i < 0 || j < 0 || i >= size || j >= size) ? 0.0f
+                                                      : in[static_cast<size_t>(i) * size + j];
+  };
+  for (int i = 0; i < size; ++i)
+    for (int j = 0; j < size; ++j) {
+      const float v = at(i, j);
+      const float eroded = std::min({v, at(i - 1, j), at(i + 1, j), at(i, j - 1), at(i, j + 1)});
+      (*pixels)[static_cast<size_t>(i) * size + j] = (1.0f - kThinning) * v + kThinning * eroded;
+    }
+}
+
 // Centre of mass of a size x size image in continuous coordinates; false when it has no ink.
 bool CenterOfMass(const std::vector<float>& img, int size, float* cx, float* cy) {
   double mass = 0.0, sx = 0.0, sy = 0.0;
@@ -220,7 +241,8 @@ Status PreprocessImage(const ImageView& image, const InputGeometry& geometry, Pr
       my += v * (y + 0.5);
     }
   // The ink's box (pixel edges) fits the 20x20 box; the centre of mass lands on MNIST's, moved by
-  // whole grid pixels as MNIST did, so an MNIST digit comes through unchanged.
+  // whole grid pixels as MNIST did, so an MNIST digit keeps its place (only the thinning below
+  // changes it).
   const float extent = static_cast<float>(std::max(x1 + 1 - x0, y1 + 1 - y0));
   const float scale = geometry.box / extent;
   const float target = CenterOfMassTarget(size);
@@ -249,6 +271,7 @@ Status PreprocessImage(const ImageView& image, const InputGeometry& geometry, Pr
           std::min(1.0f, static_cast<float>(sum * scale * scale));
     }
   }
+  ThinStrokes(size, &result.pixels);
   result.map = map;
   result.box = {static_cast<float>(x0), static_cast<float>(y0), static_cast<float>(x1 + 1),
                 static_cast<float>(y1 + 1)};

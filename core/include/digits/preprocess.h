@@ -68,6 +68,9 @@ struct ImageView {
   int channels = 1;
 };
 
+// Normalizes `image` like a drawing (box, centre of mass), then thins its strokes: each pixel
+// halfway to the faintest of itself and its four neighbours, since the model reads scans and
+// photos better thinner (model/README.md, "Thinning"). An MNIST digit keeps its place.
 Status PreprocessImage(const ImageView& image, const InputGeometry& geometry, Preprocessed* out);
 
 }  // namespace digits
