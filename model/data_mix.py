@@ -7,13 +7,14 @@ Pools (training writers only; see handwriting.py for the writer splits):
                network input `digits eval` feeds)
   mnist_trace  the same digits traced into pen strokes (scripts/make_stroke_fixture.py's tracer),
                re-drawn each epoch through the stroke twin with random stroke variation
-  cvl          CVL scans through the image twin (raster.preprocess_image; without its thinning
-               unless --thin-images)
+  cvl          CVL scans through the image twin (raster.preprocess_image)
   semeion      Semeion through the image twin
   uji          UJI pen trajectories, re-drawn each epoch with random stroke variation
   letters      clear non-digit letters (Chars74K, UJI v1), re-drawn each epoch   -> class 10
   synth        synthetic scribbles, lines, specks, shapes, fresh each epoch       -> class 10
   synth_img    synthetic images (specks, blobs, gradients, noise) through the image twin -> 10
+The image twin's pools (cvl, semeion, synth_img) leave out its last step, the thinning, unless
+thin_images (train.py --thin-images): the shipped model trained without it.
 Image pools get the image augmentation of train.augment; stroke pools get stroke variation
 (vary_strokes) and are rendered exactly as the core would.
 """
