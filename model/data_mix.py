@@ -11,6 +11,10 @@ Pools (training writers only; see handwriting.py for the writer splits):
   semeion      Semeion through the image twin
   uji          UJI pen trajectories, re-drawn each epoch with random stroke variation
   letters      clear non-digit letters (Chars74K, UJI v1), re-drawn each epoch   -> class 10
+  crohme       CROHME pen digits (training writers and the unsplit MfrDB), re-drawn each epoch
+  symbols      CROHME's clear letters, operators and Greek letters (at most SYMBOLS_PER_LABEL of
+               each), Omniglot characters and QuickDraw doodles that are no digit look-alikes,
+               re-drawn each epoch                                               -> class 10
   synth        synthetic scribbles, lines, specks, shapes, fresh each epoch       -> class 10
   synth_img    synthetic images (specks, blobs, gradients, noise) through the image twin -> 10
 The image twin's pools (cvl, semeion, synth_img) leave out its last step, the thinning, unless
@@ -41,8 +45,11 @@ NUM_CLASSES = 11
 
 # samples drawn from each pool per epoch (without replacement where the pool is large enough)
 EPOCH_MIX = {"mnist": 36000, "mnist_trace": 18000, "cvl": 17000, "semeion": 2000, "uji": 5000,
-             "letters": 7000, "synth": 4000, "synth_img": 1500}
-STROKE_POOLS = ("mnist_trace", "uji", "letters", "synth")
+             "letters": 7000, "synth": 4000, "synth_img": 1500, "crohme": 0, "symbols": 0}
+# train.py --pen: the pen writers' pools join the mixture (model/README.md, history item 21)
+PEN_MIX = {"crohme": 14000, "symbols": 8000}
+STROKE_POOLS = ("mnist_trace", "uji", "letters", "synth", "crohme", "symbols")
+SYMBOLS_PER_LABEL = 1000  # CROHME has 6,302 minus signs: each symbol counts alike up to this
 NO_AUGMENT, IMAGE_AUGMENT, MNIST_AUGMENT = 0, 1, 2
 
 
@@ -157,7 +164,7 @@ def image_pool(images, exact=False, thin=True):
 
 class Mixture:
     def __init__(self, mnist_dir, smoke=False, cache_dir=None, log=print, mix=None,
-                 fold_cvl_val=False, thin_images=False):
+                 fold_cvl_val=False, thin_images=False, pen=False):
         t0 = time.time()
         d = mnist.load_or_exit(mnist_dir)
         tr_idx, va_idx = mnist.split_indices()
@@ -195,12 +202,19 @@ class Mixture:
         let = hw.letters_split("train")
         self.strokes["letters"] = ([s for s, _ in let], np.full(len(let), NOT_A_DIGIT))
         self.mix = dict(EPOCH_MIX)
+        if pen:  # loaded only when used: the mixtures without them draw the same samples as before
+            digits, symbols = pen_pools("train")
+            self.strokes["crohme"] = ([s for s, _ in digits], np.array([y for _, y in digits]))
+            self.strokes["symbols"] = (symbols, np.full(len(symbols), NOT_A_DIGIT))
+            self.mix.update(PEN_MIX)
         for name, n in (mix or {}).items():
             if name not in self.mix:
                 raise ValueError(f"--mix: unknown pool {name!r} (pools: {', '.join(self.mix)})")
+            if name in PEN_MIX and not pen and int(n):
+                raise ValueError(f"--mix: pool {name!r} needs --pen")
             self.mix[name] = int(n)
         if smoke:
-            self.mix = {k: max(64, v // 100) for k, v in self.mix.items()}
+            self.mix = {k: max(64, v // 100) if v else 0 for k, v in self.mix.items()}
         log("mixture pools: " + ", ".join(
             [f"{k} {len(v[0])}" for k, v in self.img.items()] +
             [f"{k} {len(v[0])}" for k, v in self.strokes.items()]) +
@@ -230,6 +244,8 @@ class Mixture:
             augmentation.append(torch.full((len(idx),), MNIST_AUGMENT if name == "mnist" else IMAGE_AUGMENT,
                                     dtype=torch.int8))
         for name in STROKE_POOLS:
+            if self.mix[name] == 0:
+                continue
             if name == "synth":
                 drawings = hw.synthetic_strokes(rng, self.mix[name])
                 labels = np.full(len(drawings), NOT_A_DIGIT)
@@ -248,6 +264,20 @@ class Mixture:
         M = torch.cat(augmentation)
         perm = torch.from_numpy(rng.permutation(len(Y)))
         return X[perm], Y[perm], M[perm]
+
+
+def pen_pools(split, data=hw.DATA):
+    """The pen writers' sources of a split -> (digits: [(strokes, label)], symbols: [strokes]):
+    CROHME's digits; CROHME's clear non-digits (at most SYMBOLS_PER_LABEL of each symbol, a fixed
+    choice), Omniglot's and QuickDraw's non-look-alikes."""
+    digits, others = hw.crohme_split(split, data)
+    rng = np.random.default_rng(4242)
+    by_label = {}
+    for i in rng.permutation(len(others)):
+        by_label.setdefault(others[i][1], []).append(others[i][0])
+    symbols = [s for label in sorted(by_label) for s in by_label[label][:SYMBOLS_PER_LABEL]]
+    symbols += hw.omniglot_split(split, data) + hw.quickdraw_split(split, data)
+    return [(s, y) for s, y, _ in digits], symbols
 
 
 # ------------------------------------------------------------------------------------------------
@@ -277,11 +307,13 @@ def fixture_drawings():
             np.array([d["label"] for d in doc["digits"]]))
 
 
-def eval_sets(split, mnist_dir, smoke=False, skip=()):
+def eval_sets(split, mnist_dir, smoke=False, skip=(), pen=True):
     """split 'val' or 'test' -> {name: (X float32 N,1,28,28 in [0,1], Y)}: exactly the pixels the
-    core computes (no augmentation). Names: mnist, cvl, uji, letters, synth (negatives), and for
-    'test' also fixture (the traced MNIST test strokes); none of those in `skip` (a set the model
-    trained on is no validation: skip=("cvl",) after a final fit)."""
+    core computes (no augmentation). Names: mnist, cvl, uji, letters, synth (negatives), with
+    `pen` crohme (the pen writers' digits) and symbols (their letters and symbols, Omniglot,
+    QuickDraw: negatives), and for 'test' also fixture (the traced MNIST test strokes); none of
+    those in `skip` (a set the model trained on is no validation: skip=("cvl",) after a final
+    fit). Validation without `pen` is the one the models before the pen writers chose by."""
     out = {}
     d = mnist.load_or_exit(mnist_dir)
     if split == "val":
@@ -311,6 +343,14 @@ def eval_sets(split, mnist_dir, smoke=False, skip=()):
     Pi, _ = image_pool(hw.synthetic_images(rng, 50 if smoke else 250), exact=True)
     out["synth"] = (torch.cat([Xs, Pi]).unsqueeze(1),
                     torch.full((len(Xs) + len(Pi),), NOT_A_DIGIT, dtype=torch.int64))
+    if pen:
+        digits, symbols = pen_pools(split)
+        if smoke:
+            digits, symbols = digits[:300], symbols[:300]
+        out["crohme"] = (render([s for s, _ in digits], exact=True).unsqueeze(1),
+                         torch.tensor([y for _, y in digits]))
+        out["symbols"] = (render(symbols, exact=True).unsqueeze(1),
+                          torch.full((len(symbols),), NOT_A_DIGIT, dtype=torch.int64))
     if split == "test":
         dr, lab = fixture_drawings()
         out["fixture"] = (render(dr, exact=True).unsqueeze(1), torch.from_numpy(lab.astype(np.int64)))

@@ -7,6 +7,10 @@ Readers (each returns plain numpy arrays / lists and the writer of every sample)
   semeion()         Semeion: 16x16 binary, ink = 1 (writers not recorded)
   chars74k()        Chars74K EnglishHnd as trajectories: one sample per writer per character
   uji1_letters()    UJI Pen Characters v1 (UNIPEN): 11 writers, 2 samples per character
+  crohme()          CROHME 2014 isolated math symbols: pen trajectories of digits, letters,
+                    operators and Greek letters; writer = the dataset's writer key
+  omniglot()        Omniglot: characters of 8 alphabets, 20 drawers each
+  quickdraw()       a sample of Quick, Draw! doodles, 345 categories
 
 Splits (fixed, by writer, never by sample):
   CVL    train: the competition's train split + 40 of the valid split's 60 writers; validation:
@@ -15,10 +19,16 @@ Splits (fixed, by writer, never by sample):
   UJI    writers 0-41 train, 42-49 validation, 50-59 test.
   letters  Chars74K writers 0-38 train, 39-46 validation, 47-54 test; UJI v1 writers all train
          (they are UJI writers 0-10, i.e. training writers of the UJI digits too).
+  CROHME writer keys shuffled with a fixed seed: 70% train, 15% validation, 15% test;
+         `mfrdb:MfrDB` (writers not recorded) trains only.
+  Omniglot drawers 1-14 train, 15-17 validation, 18-20 test.
+  QuickDraw one player per drawing: within each category, 70% / 15% / 15% by a fixed shuffle.
 
 Negatives are the letters in CLEAR_NON_DIGITS: letters nobody would read as a digit. Excluded are
 those that look like one: O o Q D (0), I i l j J (1), Z z (2), S s (5), G b (6), T (7), B (8),
-g q y a (9), and also U u (an open 0) and C c (a broken 0).
+g q y a (9), and also U u (an open 0) and C c (a broken 0). CROHME adds the operators and Greek
+letters of CROHME_NON_DIGITS; Omniglot and QuickDraw add what OMNIGLOT_LOOK_ALIKES and
+QUICKDRAW_LOOK_ALIKES do not leave out.
 """
 
 from __future__ import annotations
@@ -43,6 +53,20 @@ CLEAR_NON_DIGITS = sorted(set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvw
 
 UJI_SPLIT = {"train": range(0, 42), "val": range(42, 50), "test": range(50, 60)}
 C74_SPLIT = {"train": range(0, 39), "val": range(39, 47), "test": range(47, 55)}
+OMNIGLOT_SPLIT = {"train": range(1, 15), "val": range(15, 18), "test": range(18, 21)}
+SPLIT_FRACTIONS = (0.70, 0.15)  # train, validation; the rest tests (CROHME writers, QuickDraw)
+SPLIT_SEED = 2014
+
+# CROHME symbols nobody would read as a digit: the clear letters, operators, Greek letters and
+# words. Left out: what is a bar, a dot, a bracket or a hook at digit size (- is kept: flat, like
+# the synthetic lines), ( ) [ ] { } | / . , ! ' (1s and specks), and the Greek letters that look
+# like a letter left out above: gamma (y, a 9), sigma (a 6 or a 0).
+CROHME_NON_DIGITS = set(CLEAR_NON_DIGITS) | {
+    "+", "-", "=", "\\times", "\\div", "\\pm", "\\neq", "\\leq", "\\geq", "\\lt", "\\gt",
+    "\\rightarrow", "\\ldots", "\\in", "\\forall", "\\exists", "\\sqrt", "\\int", "\\sum",
+    "\\infty", "\\alpha", "\\beta", "\\theta", "\\pi", "\\phi", "\\mu", "\\lambda",
+    "\\Delta", "\\sin", "\\cos", "\\tan", "\\log", "\\lim"}
+CROHME_UNSPLIT = "mfrdb:MfrDB"  # one key for many unrecorded writers: training only
 CVL_VALID_HELD_OUT = 20  # the last 20 writers (sorted by id) of CVL's valid split validate
 
 
@@ -142,6 +166,128 @@ def uji1_letters(data=DATA):
                         cur.append((float(xy[0]), float(xy[1])))
         if ch is not None and strokes:
             out.append((strokes, ch, writer))
+    return out
+
+
+def _strokes(sample):
+    return [np.asarray(st, np.float32).reshape(-1, 2) for st in sample if len(st)]
+
+
+def crohme(data=DATA):
+    """-> list of (strokes, label, writer key, ui); y down, in the tablet's units (each symbol
+    keeps its place in its expression: the stroke path normalizes by the box)."""
+    with gzip.open(os.path.join(data, "crohme", "crohme2014-symbols.json.gz"), "rt") as f:
+        raw = json.load(f)["samples"]
+    out = []
+    for r in raw:
+        strokes = _strokes(r["strokes"])
+        if strokes:
+            out.append((strokes, r["label"], r["writer"], r["ui"]))
+    return out
+
+
+def _shuffled_split(keys, split):
+    """The keys of `split` among `keys`, cut by SPLIT_FRACTIONS after a fixed shuffle."""
+    keys = sorted(keys)
+    order = np.random.default_rng(SPLIT_SEED).permutation(len(keys))
+    n_tr = int(round(SPLIT_FRACTIONS[0] * len(keys)))
+    n_va = int(round(SPLIT_FRACTIONS[1] * len(keys)))
+    cut = {"train": order[:n_tr], "val": order[n_tr:n_tr + n_va], "test": order[n_tr + n_va:]}
+    return {keys[i] for i in cut[split]}
+
+
+def crohme_writers(split, samples):
+    """CROHME writer keys of a split; the unsplit collection belongs to training."""
+    keys = {w for _, _, w, _ in samples if w != CROHME_UNSPLIT}
+    chosen = _shuffled_split(keys, split)
+    return chosen | {CROHME_UNSPLIT} if split == "train" else chosen
+
+
+def crohme_split(split, data=DATA, samples=None):
+    """-> (digits: list of (strokes, label int, writer)), non-digits: list of (strokes, label,
+    writer)) of the split's writers; the symbols of neither kind (look-alikes) are left out."""
+    samples = crohme(data) if samples is None else samples
+    writers = crohme_writers(split, samples)
+    digits = [(s, int(c), w) for s, c, w, _ in samples if w in writers and c in "0123456789"
+              and len(c) == 1]
+    others = [(s, c, w) for s, c, w, _ in samples if w in writers and c in CROHME_NON_DIGITS]
+    return digits, others
+
+
+# Omniglot characters a person could read as a digit or as a left-out letter (alphabet ->
+# character numbers), left out of "not a digit"; chosen by eye on a sheet of every character
+# (a bar, a flag, a hook, a loop, a 3-, 4-, 6- or 7-like shape). Latin keeps CLEAR_NON_DIGITS.
+OMNIGLOT_LOOK_ALIKES = {
+    "Greek": {3, 4, 5, 6, 9, 14, 15, 18, 19, 20},  # gamma delta epsilon zeta iota xi omicron ...
+    "Korean": {1, 5, 6, 7, 9, 13, 17, 18, 21, 22, 33, 37},
+    "Japanese_(katakana)": {1, 2, 4, 8, 9, 12, 18, 20, 24, 27, 30, 36, 37, 38, 39, 43, 45, 46},
+    "Sanskrit": {5, 13, 16, 21, 24, 27, 33, 34, 35, 36, 37, 41},
+    "Balinese": {5, 14},
+    "Early_Aramaic": {1, 2, 3, 4, 5, 6, 7, 9, 12, 13, 14, 16, 17, 18, 19, 20},
+    "Tagalog": {3, 7, 14, 15, 16, 17},
+}
+# QuickDraw categories whose doodles can look like a digit, left out of "not a digit": round
+# things (0), sticks and long tools (a thin bar once fitted to the digit box: 1), hooks and
+# flags (7, 1), stacked loops (8), and the shapes the dataset's README names.
+QUICKDRAW_LOOK_ALIKES = {
+    "circle", "line", "snake", "squiggle", "zigzag", "hockey stick", "golf club", "baseball bat",
+    "broom", "matches", "nail", "pencil", "crayon", "marker", "screwdriver", "toothbrush",
+    "toothpaste", "sword", "knife", "flashlight", "rifle", "skyscraper", "streetlight",
+    "floor lamp", "diving board", "shovel", "axe", "hammer", "drill", "finger", "leg", "knee",
+    "elbow", "banana", "moon", "boomerang", "swan", "flamingo", "snail", "hurricane", "tornado",
+    "garden hose", "hourglass", "dumbbell", "snowman", "peanut", "pear", "ear", "nose", "spoon",
+    "lollipop", "lightning", "hockey puck", "sock", "necklace", "paper clip", "donut", "wheel",
+    "cookie", "bracelet", "octagon", "hexagon", "stop sign", "soccer ball", "basketball",
+    "baseball", "pond", "potato", "blueberry", "door", "cell phone", "remote control", "lipstick",
+    "lighter", "candle", "string bean", "wine bottle", "light bulb", "microphone", "syringe",
+    "fork", "paintbrush", "see saw", "river", "ocean", "hook",
+}
+
+
+def omniglot(data=DATA):
+    """-> list of (strokes, alphabet, character number, drawer number)."""
+    with gzip.open(os.path.join(data, "omniglot", "omniglot-strokes.json.gz"), "rt") as f:
+        raw = json.load(f)["samples"]
+    out = []
+    for r in raw:
+        strokes = _strokes(r["strokes"])
+        if strokes:
+            out.append((strokes, r["alphabet"], int(r["character"][len("character"):]),
+                        int(r["drawer"])))
+    return out
+
+
+def omniglot_split(split, data=DATA):
+    """Omniglot characters that are not digit look-alikes, of the split's drawers -> strokes."""
+    out = []
+    for s, alphabet, ch, drawer in omniglot(data):
+        if drawer not in OMNIGLOT_SPLIT[split] or ch in OMNIGLOT_LOOK_ALIKES.get(alphabet, ()):
+            continue
+        if alphabet == "Latin" and "abcdefghijklmnopqrstuvwxyz"[ch - 1] not in CLEAR_NON_DIGITS:
+            continue
+        out.append(s)
+    return out
+
+
+def quickdraw(data=DATA):
+    """-> list of (strokes, category)."""
+    with gzip.open(os.path.join(data, "quickdraw", "quickdraw-sample.json.gz"), "rt") as f:
+        raw = json.load(f)["samples"]
+    return [(_strokes(r["strokes"]), r["word"]) for r in raw if _strokes(r["strokes"])]
+
+
+def quickdraw_split(split, data=DATA):
+    """QuickDraw doodles of the split (a fixed 70/15/15 cut within each category), the digit-like
+    categories left out -> strokes."""
+    by_word = {}
+    for s, w in quickdraw(data):
+        by_word.setdefault(w, []).append(s)
+    out = []
+    for w in sorted(by_word):
+        if w in QUICKDRAW_LOOK_ALIKES:
+            continue
+        keep = _shuffled_split(range(len(by_word[w])), split)
+        out += [s for i, s in enumerate(by_word[w]) if i in keep]
     return out
 
 
@@ -304,7 +450,115 @@ def write_fixtures(out_dir, data=DATA):
         print(f"wrote {os.path.join(out_dir, name)}: {len(doc['samples'])} samples")
 
 
+def _scaled(strokes, size=100.0):
+    """Strokes moved to the origin and scaled so that the box's longer side is `size` (CROHME's
+    units differ by collection, down to a fraction of a unit): the drawing's shape and spacing
+    as written, on a canvas a person could draw on."""
+    pts = np.concatenate(strokes, 0)
+    lo = pts.min(0)
+    k = size / max(float((pts.max(0) - lo).max()), 1e-6)
+    return [(st - lo) * k for st in strokes]
+
+
+def _box(strokes):
+    pts = np.concatenate(strokes, 0)
+    return pts.min(0), pts.max(0)
+
+
+def crohme_numbers(split, data=DATA, samples=None):
+    """Numbers of 2-6 digits written inside CROHME expressions by the split's writers -> list of
+    (strokes of the digits left to right, the number's text, writer). Symbols of an expression
+    share the `ui` prefix and keep their places; their index is not the writing order, so a number
+    is a run of digits in x order on one line: each next digit starts right of the previous one's
+    start, at most 0.8 of the taller one's height after its end, overlaps it vertically by half of
+    the shorter one's height, is 0.5-2x as tall, and no other symbol of the expression lies
+    between them on that line (2+3 is no number)."""
+    samples = crohme(data) if samples is None else samples
+    writers = crohme_writers(split, samples)
+    by_expr = {}
+    for strokes, label, writer, ui in samples:
+        if writer in writers and writer != CROHME_UNSPLIT:
+            by_expr.setdefault((writer, ui.rsplit("_", 1)[0]), []).append((strokes, label))
+    out = []
+    for (writer, _), symbols in sorted(by_expr.items(), key=lambda kv: kv[0]):
+        boxes = [_box(st) for st, _ in symbols]
+        digits = sorted((i for i, (_, c) in enumerate(symbols) if c in "0123456789" and len(c) == 1),
+                        key=lambda i: boxes[i][0][0])
+
+        def same_line(a, b):
+            (alo, ahi), (blo, bhi) = boxes[a], boxes[b]
+            ha, hb = ahi[1] - alo[1], bhi[1] - blo[1]
+            overlap = min(ahi[1], bhi[1]) - max(alo[1], blo[1])
+            return (overlap >= 0.5 * min(ha, hb) and 0.5 <= (hb + 1e-9) / (ha + 1e-9) <= 2.0 and
+                    blo[0] > alo[0] and blo[0] - ahi[0] <= 0.8 * max(ha, hb))
+
+        def between(a, b):
+            (alo, ahi), (blo, bhi) = boxes[a], boxes[b]
+            for k, (lo, hi) in enumerate(boxes):
+                if k in (a, b):
+                    continue
+                cx, cy = 0.5 * (lo[0] + hi[0]), 0.5 * (lo[1] + hi[1])
+                if alo[0] < cx < bhi[0] and min(alo[1], blo[1]) <= cy <= max(ahi[1], bhi[1]):
+                    return True
+            return False
+
+        run = []
+        for i in digits + [None]:
+            if i is not None and run and same_line(run[-1], i) and not between(run[-1], i):
+                run.append(i)
+                continue
+            if 2 <= len(run) <= 6:
+                out.append(([st for k in run for st in symbols[k][0]],
+                            "".join(symbols[k][1] for k in run), writer))
+            run = [] if i is None else [i]
+    return out
+
+
+def write_pen_fixtures(out_dir, data=DATA, per_digit=60, per_symbol=8):
+    """tests/data/handwriting/crohme_test.json and crohme_numbers_test.json: CROHME's test writers
+    (never trained or tuned on): up to `per_digit` digits of each class and `per_symbol` of each
+    clear non-digit symbol (a fixed choice), and every number of 2-6 digits in their expressions;
+    each scaled to a 100-unit box (_scaled)."""
+    os.makedirs(out_dir, exist_ok=True)
+    samples = crohme(data)
+    digits, others = crohme_split("test", data, samples)
+    rng = np.random.default_rng(SPLIT_SEED)
+    chosen_digits, chosen_symbols = [], []
+    for d in range(10):
+        pool = [x for x in digits if x[1] == d]
+        chosen_digits += [pool[i] for i in sorted(rng.permutation(len(pool))[:per_digit])]
+    for label in sorted({c for _, c, _ in others}):
+        pool = [x for x in others if x[1] == label]
+        chosen_symbols += [pool[i] for i in sorted(rng.permutation(len(pool))[:per_symbol])]
+    numbers = crohme_numbers("test", data, samples)
+    source = ("CROHME 2014 isolated symbols (../shared/data/crohme), the test writers of "
+              "model/handwriting.py's split (never trained or tuned on); CROHME competition data, "
+              "for research")
+    script = "/usr/bin/python3 model/handwriting.py --write-fixtures"
+    docs = {
+        "crohme_test.json": {
+            "source": source, "script": script,
+            "samples": [{"label": int(y), "writer": w, "strokes": _round_strokes(_scaled(st))}
+                        for st, y, w in chosen_digits] +
+                       [{"char": c, "writer": w, "strokes": _round_strokes(_scaled(st))}
+                        for st, c, w in chosen_symbols]},
+        "crohme_numbers_test.json": {
+            "source": source + "; numbers of 2-6 digits as written in their expressions "
+                      "(handwriting.crohme_numbers)", "script": script,
+            "samples": [{"number": t, "writer": w, "strokes": _round_strokes(_scaled(st, 300.0))}
+                        for st, t, w in numbers]},
+    }
+    for name, doc in docs.items():
+        text = json.dumps(doc, separators=(",", ":"))
+        for key in ("label", "char", "number"):
+            text = text.replace(',{"' + key + '"', ',\n{"' + key + '"')
+        with open(os.path.join(out_dir, name), "w") as f:
+            f.write(text + "\n")
+        print(f"wrote {os.path.join(out_dir, name)}: {len(doc['samples'])} samples")
+
+
 if __name__ == "__main__":
     import sys
     if "--write-fixtures" in sys.argv:
         write_fixtures(os.path.join(REPO_ROOT, "tests", "data", "handwriting"))
+        write_pen_fixtures(os.path.join(REPO_ROOT, "tests", "data", "handwriting"))

@@ -449,6 +449,9 @@ def parse_args(argv=None):
                     "last step the thinning (raster.thin_strokes); without it, as they were before "
                     "that step, which is what the shipped model trained on (validation and test "
                     "sets always go through the whole path)")
+    ap.add_argument("--pen", action="store_true", help="the pen writers join the mixture and "
+                    "the validation: CROHME's digits, and its symbols, Omniglot and QuickDraw as "
+                    "'not a digit' (data_mix.PEN_MIX)")
     ap.add_argument("--ema", type=float, default=0.999, help="keep an exponential moving average "
                     "of the weights with this decay per step (e.g. 0.999) and validate, select "
                     "and export it instead of the raw weights; 0 = off (before run 8)")
@@ -518,9 +521,10 @@ def train(args):
     pools = dict(kv.split("=") for kv in args.mix.split(",")) if args.mix else {}
     mix = data_mix.Mixture(args.data, smoke=args.smoke, cache_dir=ckdir,
                            log=lambda m: print(m, flush=True), mix=pools,
-                           fold_cvl_val=args.fold_cvl_val, thin_images=args.thin_images)
+                           fold_cvl_val=args.fold_cvl_val, thin_images=args.thin_images,
+                           pen=args.pen)
     val_sets = data_mix.eval_sets("val", args.data, smoke=args.smoke,
-                                  skip=validation_skip(vars(args)))
+                                  skip=validation_skip(vars(args)), pen=args.pen)
     epoch_size = sum(mix.mix.values())
     print("validation (held-out writers): " +
           ", ".join(f"{k} {len(v[1])}" for k, v in val_sets.items()), flush=True)
