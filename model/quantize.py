@@ -430,7 +430,7 @@ def cmd_evaluate(args):
         for pct in (100, 99.999, 99.99, 99.9):
             qn = QuantNet(*quantize_model(arch, tensors, *ranges_from(acts, pct)))
             errs = sum(accuracy(qn.forward(X)[0], y)[1] for name, (X, y) in val.items()
-                       if name in ("mnist", "cvl", "uji"))
+                       if name in ("mnist", "cvl", "uji", "crohme"))
             print(f"ranges at percentile {pct}: validation digit errors {errs}")
     qn = QuantNet.from_file(args.int8)
     test = data_mix.eval_sets("test", args.data)
@@ -438,7 +438,7 @@ def cmd_evaluate(args):
         fl = torch.from_numpy(export.file_net_predict(arch, tensors, X))
         ql = qn.forward(X)[0]
         agree = float((fl.argmax(1) == ql.argmax(1)).double().mean())
-        if name in ("letters", "synth"):
+        if name in export.NEG_SETS:
             print(f"{name:8s} class agreement float vs int8 {agree:.4f}")
             continue
         fa, fe = accuracy(fl, y)
