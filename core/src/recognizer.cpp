@@ -53,7 +53,44 @@ Prediction Recognizer::MakePrediction(const std::vector<float>& logits) const {
   }
   p.not_a_digit = reject >= 0 && p.probabilities[reject] >= network_->not_a_digit_threshold;
   p.unsure = !p.not_a_digit && p.probabilities[p.digit] < network_->unsure_threshold;
+  OfferAlternatives(&p);
   return p;
+}
+
+void Recognizer::OfferAlternatives(Prediction* p) const {
+  p->alternatives.clear();
+  if (p->doubt() == Doubt::kSure) return;
+  const std::vector<float>& prob = p->probabilities;
+  // The answer being doubted: "not a digit" (when the model has that class) or the digit.
+  const int reject = network_->not_a_digit_class;
+  const int answer = p->not_a_digit ? reject : p->digit;
+  std::vector<int> others;
+  for (int c = 0; c < static_cast<int>(prob.size()); ++c) {
+    if (c != answer) others.push_back(c);
+  }
+  // Best first; ties by class, so every backend offers the same list.
+  std::stable_sort(others.begin(), others.end(), [&](int a, int b) { return prob[a] > prob[b]; });
+  // The smallest set that, with the answer, is as likely as a sure digit: the same calibrated
+  // operating point that made the answer doubtful decides what is worth offering.
+  float covered = answer >= 0 ? prob[answer] : 0.0f;
+  for (int c : others) {
+    if (static_cast<int>(p->alternatives.size()) == kMaxAlternatives) break;
+    if (!p->alternatives.empty() && covered >= network_->unsure_threshold) break;
+    p->alternatives.push_back(c);
+    covered += prob[c];
+  }
+}
+
+const char* DoubtName(Doubt doubt) {
+  switch (doubt) {
+    case Doubt::kSure:
+      return "sure";
+    case Doubt::kUnsure:
+      return "unsure";
+    case Doubt::kNotADigit:
+      return "not_a_digit";
+  }
+  return "sure";
 }
 
 std::string Recognizer::TextOf(const Prediction& p) const {
@@ -146,6 +183,7 @@ Status Recognizer::RecognizeStrokes(const std::vector<Stroke>& strokes,
     if (pre.box.y1 - pre.box.y0 < small && pre.box.x1 - pre.box.x0 < small) {
       digit.prediction.not_a_digit = true;
       digit.prediction.unsure = false;
+      OfferAlternatives(&digit.prediction);
     }
     result.text += TextOf(digit.prediction);
     result.digits.push_back(std::move(digit));
