@@ -61,23 +61,26 @@ void Recognizer::OfferAlternatives(Prediction* p) const {
   p->alternatives.clear();
   if (p->doubt() == Doubt::kSure) return;
   const std::vector<float>& prob = p->probabilities;
+  const int classes = static_cast<int>(prob.size());
   // The answer being doubted: "not a digit" (when the model has that class) or the digit.
-  const int reject = network_->not_a_digit_class;
-  const int answer = p->not_a_digit ? reject : p->digit;
-  std::vector<int> others;
-  for (int c = 0; c < static_cast<int>(prob.size()); ++c) {
-    if (c != answer) others.push_back(c);
-  }
-  // Best first; ties by class, so every backend offers the same list.
-  std::stable_sort(others.begin(), others.end(), [&](int a, int b) { return prob[a] > prob[b]; });
+  const int answer = p->not_a_digit ? network_->not_a_digit_class : p->digit;
   // The smallest set that, with the answer, is as likely as a sure digit: the same calibrated
-  // operating point that made the answer doubtful decides what is worth offering.
+  // operating point that made the answer doubtful decides what is worth offering. Picked best
+  // first (ties to the lower class, so every backend offers the same list); a few picks among a
+  // few classes need no sort.
+  std::vector<int>& offered = p->alternatives;
   float covered = answer >= 0 ? prob[answer] : 0.0f;
-  for (int c : others) {
-    if (static_cast<int>(p->alternatives.size()) == kMaxAlternatives) break;
-    if (!p->alternatives.empty() && covered >= network_->unsure_threshold) break;
-    p->alternatives.push_back(c);
-    covered += prob[c];
+  while (static_cast<int>(offered.size()) < kMaxAlternatives &&
+         (offered.empty() || covered < network_->unsure_threshold)) {
+    int best = -1;
+    for (int c = 0; c < classes; ++c) {
+      const bool taken =
+          c == answer || std::find(offered.begin(), offered.end(), c) != offered.end();
+      if (!taken && (best < 0 || prob[c] > prob[best])) best = c;
+    }
+    if (best < 0) break;  // no class left
+    offered.push_back(best);
+    covered += prob[best];
   }
 }
 
