@@ -19,9 +19,13 @@ const state = {
   ms: 0,
 };
 
-// The model's classes: the ten digits, then "not a digit" (class 10 of the shipped models).
+// The model's classes: the ten digits, then "not a digit" (the model says which; 10 in the shipped
+// ones, and the bars are built before it loads).
 const NOT_A_DIGIT = 10;
-const nameOf = (c) => (c === NOT_A_DIGIT ? 'not a digit' : String(c));
+const notADigit = () => (pad.info ? pad.info.notADigitClass : NOT_A_DIGIT);
+/** A class in words ("7", "not a digit"), and as it stands in a number ("7", "?"). */
+const nameOf = (c) => (c === notADigit() ? 'not a digit' : String(c));
+const shownAs = (c) => (c === notADigit() ? '?' : String(c));
 
 // Eleven bars, built once: the digits and "not a digit". Each row's first button chooses the class
 // whose heatmap is drawn; its second ("vs") compares the explained class with the row's: "why 7
@@ -100,7 +104,7 @@ function render() {
   // not a digit. Mid-stroke the reading is provisional: muted, no percentage.
   el.answer.className = 'big';
   const chosen = pad.corrections;
-  const shown = (d, i) => (chosen[i] != null ? nameOf(chosen[i]).replace('not a digit', '?') : d.not_a_digit ? '?' : d.label);
+  const shown = (d, i) => (chosen[i] != null ? shownAs(chosen[i]) : d.not_a_digit ? '?' : d.label);
   if (!r) {
     el.answer.textContent = '';
     el.answer.classList.add('empty');
@@ -113,8 +117,9 @@ function render() {
     const p = digit.probabilities[digit.digit];
     el.answer.textContent = shown(digit, 0);
     el.answer.classList.toggle('unsure', chosen[0] == null && digit.doubt !== 'sure');
-    const choices = orList([digit.not_a_digit ? null : digit.label, ...digit.alternatives.map((a) => a.label)]
-      .filter((l) => l && l !== 'not a digit'));
+    // The question the pad asks, in the card's words: the answer and the alternatives that are digits.
+    const choices = orList([...(digit.not_a_digit ? [] : [digit.digit]), ...digit.alternatives.map((a) => a.class)]
+      .filter((c) => c !== notADigit()).map(String));
     el.confidence.textContent = !state.final ? 'Reading…'
       : chosen[0] != null ? `${shown(digit, 0)}, as you said`
         : digit.not_a_digit ? (stacked(digit) ? 'Not a digit: marks one above the other' : 'That does not look like a digit')
@@ -128,7 +133,7 @@ function render() {
       b.className = d.not_a_digit ? 'mark odd' : 'mark';
       b.textContent = shown(d, i);
       b.setAttribute('aria-label', d.not_a_digit ? `${ordinal(i + 1)} mark: not a digit. Choose`
-        : `${ordinal(i + 1)} digit: not sure, ${orList([d.label, ...d.alternatives.map((a) => a.label)])}. Choose`);
+        : `${ordinal(i + 1)} digit: not sure, ${orList([d.label, ...d.alternatives.map((a) => nameOf(a.class))])}. Choose`);
       b.addEventListener('click', () => { state.selected = i; pad.ask(i); render(); });
       return b;
     }));
@@ -173,7 +178,7 @@ function render() {
     bar.vs.setAttribute('aria-pressed', String(pad.gradcamVersus === d));
     bar.vs.setAttribute('aria-label', explained >= 0 ? `Why ${nameOf(explained)} and not ${nameOf(d)}?` : `Compare with ${nameOf(d)}`);
     bar.vs.title = explained >= 0 && d !== explained ? `Heatmap: why ${nameOf(explained)} and not ${nameOf(d)}` : '';
-    if (digit && d === (digit.not_a_digit ? NOT_A_DIGIT : digit.digit)) top = d;
+    if (digit && d === (digit.not_a_digit ? notADigit() : digit.digit)) top = d;
   }
   bars.forEach((b, d) => {
     b.li.classList.toggle('top', d === top);
@@ -199,7 +204,7 @@ function render() {
     `${(info.macs / 1e6).toFixed(1)}M multiply-adds · WebAssembly in this tab`;
 }
 
-const article = (c) => (c === NOT_A_DIGIT ? '“not a digit”' : `a ${c}`);
+const article = (c) => (c === notADigit() ? '“not a digit”' : `a ${c}`);
 
 // Marks one above the other with a gap between them (two digits stacked, an "="): no stroke's
 // height overlaps both. Only said of what is not a digit, so that the words say why.
@@ -219,7 +224,7 @@ function stacked(digit) {
 function explanation(digit, cam, r) {
   if (!cam) return r ? 'heatmap off' : 'the strokes that decided';
   if (cam.versus !== null) return `what speaks for ${article(cam.class)}, not ${article(cam.versus)}`;
-  if (cam.class === NOT_A_DIGIT) return 'what makes it not a digit';
+  if (cam.class === notADigit()) return 'what makes it not a digit';
   if (cam.class !== digit.digit) return `what looks like a ${cam.class} in it`;
   return digit.not_a_digit ? `not read as a ${cam.class}: this is only the closest` : `the strokes that made it a ${cam.class}`;
 }
@@ -235,7 +240,7 @@ function renderChips(r) {
     const b = document.createElement('button');
     b.type = 'button';
     const c = pad.corrections[i];
-    b.textContent = c != null ? nameOf(c).replace('not a digit', '?') : d.not_a_digit ? '?' : `${d.label}${d.unsure ? '?' : ''}`;
+    b.textContent = c != null ? shownAs(c) : d.not_a_digit ? '?' : `${d.label}${d.unsure ? '?' : ''}`;
     b.classList.toggle('doubt', c == null && d.doubt !== 'sure');
     b.setAttribute('aria-label', c != null ? `Digit ${i + 1}: ${nameOf(c)}, as you said`
       : d.not_a_digit ? `Mark ${i + 1}: not a digit`

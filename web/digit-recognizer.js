@@ -428,9 +428,11 @@ export class DigitRecognizerElement extends HTMLElement {
     this.#corrections = this.#corrections.filter((c) => !this.#sameKey(c, key));
     this.#corrections.push({ ...key, cls });
     const previous = this.value;
+    const answering = this.#parts.question.contains(this.shadowRoot.activeElement);
     this.#chosen[index] = cls;
     this.#asking = -1;
     this.#render();
+    if (answering) this.#parts.canvas.focus(); // the question is gone: the focus goes back to the pad
     this.#applyValidity();
     const value = this.value;
     this.dispatchEvent(new CustomEvent('correct', {
@@ -807,19 +809,15 @@ export class DigitRecognizerElement extends HTMLElement {
     return a.strokes.length === b.strokes.length && a.strokes.every((s, i) => s === b.strokes[i]);
   }
 
-  // The person's answers that still apply to `result`'s digits (the others are forgotten).
-  #applyCorrections(result) {
-    if (!result) {
-      this.#chosen = [];
-      if (this.#surface && this.#surface.isEmpty) this.#corrections = [];
-      return;
-    }
-    const keys = result.digits.map((d) => this.#keyOf(d));
+  // The person's answers that apply to `result`'s digits. The others are forgotten once a reading
+  // is final (mid-stroke a number's split may group the new stroke with a digit only for a while).
+  #applyCorrections(result, final) {
+    const keys = result ? result.digits.map((d) => this.#keyOf(d)) : [];
     this.#chosen = keys.map((k) => {
       const c = this.#corrections.find((x) => this.#sameKey(x, k));
       return c ? c.cls : null;
     });
-    this.#corrections = this.#corrections.filter((c) => keys.some((k) => this.#sameKey(c, k)));
+    if (final) this.#corrections = this.#corrections.filter((c) => keys.some((k) => this.#sameKey(c, k)));
   }
 
   // The digits that are doubtful (the core says so, from the model's thresholds) and not answered.
@@ -837,7 +835,7 @@ export class DigitRecognizerElement extends HTMLElement {
     return classes.filter((c, i) => c !== nad && classes.indexOf(c) === i);
   }
 
-  /** The question's words for digit `i` of the result: "1 or 7?", "Not a digit. A 4?" */
+  /** The question's words for digit `i` of the result: "1 or 7?", "Not a digit, or 4?", "Digit 2: 1 or 7?" */
   #questionText(i) {
     const r = this.#result;
     const d = r.digits[i];
@@ -920,7 +918,7 @@ export class DigitRecognizerElement extends HTMLElement {
     if (this.#unreadable) this.#dismissMessage();
     this.#result = result && !result.empty ? result : null;
     this.#final = Boolean(final);
-    this.#applyCorrections(this.#result);
+    this.#applyCorrections(this.#result, final);
     // One digit that is doubtful is asked about at once; in a number, a doubtful digit is marked and
     // asked about when tapped. Mid-stroke nothing is asked.
     const open = this.#openDoubts();
