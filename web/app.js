@@ -141,11 +141,12 @@ function render() {
     const odd = r.digits.filter((d, i) => d.not_a_digit && chosen[i] == null).length;
     const doubtful = r.digits.flatMap((d, i) => (d.unsure && chosen[i] == null ? [i] : []));
     const digits = r.digits.length - odd;
+    // One line, so that the bars below do not move: which digits are doubtful, the marks and the
+    // chips show (and the element announces).
     el.confidence.textContent = !state.final ? 'Reading…'
       : `${digits} ${digits === 1 ? 'digit' : 'digits'}` +
-        (doubtful.length ? `, not sure of the ${doubtful.map((i) => ordinal(i + 1)).join(' and ')}` : digits > 0 ? ', all sure' : '') +
+        (doubtful.length ? `, ${doubtful.length} to check` : digits > 0 ? ', all sure' : '') +
         (odd ? `, ${odd} not ${odd === 1 ? 'a digit' : 'digits'} (?)` : '');
-    if (doubtful.length && state.final) el.confidence.textContent += ': tap to check';
   }
   el.answer.classList.toggle('provisional', Boolean(r) && !state.final);
   if (r) {

@@ -99,6 +99,16 @@ async function clear(page) {
 
 const spoken = (page) => page.$eval('digit-recognizer', (e) => e.shadowRoot.querySelector('[role="status"]').textContent.trim());
 
+/** The page's cumulative layout shift so far (the browser's own measure, as Core Web Vitals). */
+function layoutShift(page) {
+  return page.evaluate(() => new Promise((resolve) => {
+    let sum = 0;
+    new PerformanceObserver((list) => { for (const e of list.getEntries()) sum += e.value; })
+      .observe({ type: 'layout-shift', buffered: true });
+    setTimeout(() => resolve(sum), 250);
+  }));
+}
+
 const half = (strokes, dx, dy = 70) => strokes.map((s) => s.map(([x, y]) => [dx + 10 + x * 0.45, dy + y * 0.45]));
 
 describe('doubt, and one tap to fix it', () => {
@@ -113,36 +123,36 @@ describe('doubt, and one tap to fix it', () => {
     }));
     // The answer first, then the alternatives that are digits: the true digit among them.
     assert.equal(question.choices[0], d.read);
-    assert.ok(question.choices.includes(d.label), JSON.stringify(question));
+    assert.ok(question.choices.includes(d.answer), JSON.stringify(question));
     assert.match(question.text, new RegExp(`^${d.read}(, \\d)* or \\d\\?$`));
-    assert.match(question.text, new RegExp(`\\b${d.label}\\b`));
+    assert.match(question.text, new RegExp(`\\b${d.answer}\\b`));
     assert.ok((await page.getAttribute('#answer', 'class')).includes('unsure'));
     assert.equal(await page.textContent('#confidence'), `Not sure: ${question.text}`);
     assert.match(await spoken(page), new RegExp(`^Not sure: ${d.read}(, \\d)* or \\d\\?`));
     // One tap: the value, the card and the event say the person's digit.
-    await page.click(`#pad >> [part~="choice"][data-class="${d.label}"]`);
+    await page.click(`#pad >> [part~="choice"][data-class="${d.answer}"]`);
     await page.waitForSelector(QUESTION, { state: 'hidden' });
-    assert.equal(await page.evaluate(() => window.digitsApp.pad.value), String(d.label));
-    assert.equal(await page.textContent('#answer'), String(d.label));
-    assert.equal(await page.textContent('#confidence'), `${d.label}, as you said`);
+    assert.equal(await page.evaluate(() => window.digitsApp.pad.value), String(d.answer));
+    assert.equal(await page.textContent('#answer'), String(d.answer));
+    assert.equal(await page.textContent('#confidence'), `${d.answer}, as you said`);
     const events = await page.evaluate(() => window.__events);
     const correct = events.find((e) => e.type === 'correct');
     assert.equal(correct.detail.index, 0);
-    assert.equal(correct.detail.digit, d.label);
+    assert.equal(correct.detail.digit, d.answer);
     assert.equal(correct.detail.was, d.read);
-    assert.equal(correct.detail.value, String(d.label));
+    assert.equal(correct.detail.value, String(d.answer));
     assert.ok(events.some((e) => e.type === 'change'), 'the value changed: a change event');
-    assert.deepEqual(await page.evaluate(() => window.digitsApp.pad.corrections), [d.label]);
+    assert.deepEqual(await page.evaluate(() => window.digitsApp.pad.corrections), [d.answer]);
     // The answer holds while the drawing is the same (another option reads it again)...
     await page.evaluate(() => { window.digitsApp.pad.gradcam = false; });
     await page.waitForFunction(() => !window.digitsApp.pad.gradcam && window.__final.detail.value !== '');
-    assert.equal(await page.evaluate(() => window.digitsApp.pad.value), String(d.label));
+    assert.equal(await page.evaluate(() => window.digitsApp.pad.value), String(d.answer));
     // ...and the keys answer too: the digit key of the person's choice.
     await clear(page);
     await draw(page, d.strokes);
     await page.waitForSelector(QUESTION, { state: 'visible' });
-    await page.keyboard.press(String(d.label));
-    await page.waitForFunction((l) => window.digitsApp.pad.value === l, String(d.label));
+    await page.keyboard.press(String(d.answer));
+    await page.waitForFunction((l) => window.digitsApp.pad.value === l, String(d.answer));
     assert.equal(await page.evaluate(() => window.digitsApp.pad.gradcamClass), null, 'the key answered, it chose no heatmap');
     await log.check();
     await ctx.close();
@@ -163,7 +173,7 @@ describe('doubt, and one tap to fix it', () => {
     // Marked inside the number, on the card and in the element's own reading; said in words.
     assert.equal(await page.$$eval('#answer .mark', (m) => m.length), read[0].doubt === 'sure' ? 1 : 2);
     assert.equal(await page.$$eval('#pad >> [part="doubtful"]', (m) => m.length), read[0].doubt === 'sure' ? 1 : 2);
-    assert.match(await page.textContent('#confidence'), /^2 digits, not sure of the .*2nd.*: tap to check$/);
+    assert.match(await page.textContent('#confidence'), /^2 digits, [12] to check$/);
     assert.match(await spoken(page), /Not sure of digit 2: /);
     // A tap on the marked digit asks about it on the pad.
     await page.locator('#answer .mark').last().click();
@@ -209,7 +219,7 @@ describe('doubt, and one tap to fix it', () => {
     assert.equal(detail.doubt, 'unsure');
     assert.equal(detail.doubtful, true);
     assert.deepEqual(detail.corrections, [null]);
-    assert.ok(detail.alternatives.includes(d.label));
+    assert.ok(detail.alternatives.includes(d.answer));
     assert.equal(detail.value, String(d.read));
     // Invalid, with a message the browser shows; the submit is held back.
     const validity = await page.$eval('#w', (e) => ({ valid: e.checkValidity(), message: e.validationMessage,
@@ -226,18 +236,44 @@ describe('doubt, and one tap to fix it', () => {
     }));
     assert.deepEqual(styled, { question: 'rgb(255, 0, 0)', choice: 'rgb(0, 128, 0)' });
     // One tap: valid, the value is the person's digit, and the form sends it.
-    await page.click(`#w >> [part~="choice"][data-class="${d.label}"]`);
+    await page.click(`#w >> [part~="choice"][data-class="${d.answer}"]`);
     assert.equal(await page.$eval('#w', (e) => e.checkValidity()), true);
-    assert.equal(await page.$eval('#w', (e) => e.value), String(d.label));
+    assert.equal(await page.$eval('#w', (e) => e.value), String(d.answer));
     await page.click('#send');
     await page.waitForFunction(() => window.__submitted !== null);
-    assert.equal(await page.evaluate(() => window.__submitted), String(d.label));
+    assert.equal(await page.evaluate(() => window.__submitted), String(d.answer));
     // Without require-sure a doubtful digit does not hold a form back.
     await page.$eval('#w', (e, s) => { e.requireSure = false; e.strokes = s; }, d.strokes);
     await page.waitForFunction(() => document.getElementById('w').doubtful);
     assert.equal(await page.$eval('#w', (e) => e.checkValidity()), true);
     await log.check();
     await ctx.close();
+  });
+
+  test('no layout shift: the question, the answer and the marks in a number move nothing', async () => {
+    for (const viewport of [{ width: 1280, height: 800 }, { width: 390, height: 844 }, { width: 844, height: 390 }]) {
+      const { ctx, page, log } = await open('?model=strict.safetensors', viewport);
+      const [d] = await misreadDoubtful(page);
+      const before = await layoutShift(page);
+      const where = () => page.evaluate(() => [window.digitsApp.pad.shadowRoot.querySelector('[part="surface"]'),
+        document.querySelector('.card.result'), document.getElementById('bars')]
+        .map((e) => { const b = e.getBoundingClientRect(); return [b.left, b.top, b.width].map(Math.round); }));
+      // Set, not drawn: the browser counts shifts that follow no input.
+      await page.$eval('#pad', (e, s) => { e.strokes = s; }, d.strokes);
+      await page.waitForSelector(QUESTION, { state: 'visible' });
+      const asked = await where();
+      await page.$eval('#pad', (e, c) => e.correct(0, c), d.answer);
+      await page.waitForSelector(QUESTION, { state: 'hidden' });
+      assert.deepEqual(await where(), asked, `${viewport.width}x${viewport.height}: answering moves nothing`);
+      await page.$eval('#pad', (e) => { e.mode = 'number'; });
+      await page.$eval('#pad', (e, s) => { e.strokes = s; }, [...half(confident()[0].strokes, 0), ...half(d.strokes, 140)]);
+      await page.waitForFunction(() => window.digitsApp.pad.result && window.digitsApp.pad.result.digits.length === 2 &&
+        document.querySelector('#answer .mark'));
+      const shift = (await layoutShift(page)) - before;
+      assert.ok(shift < 0.01, `${viewport.width}x${viewport.height}: layout shift ${shift}`);
+      await log.check();
+      await ctx.close();
+    }
   });
 
   test('the bars include "not a digit"; the caption of what is not a digit does not call it the nearest digit', async () => {

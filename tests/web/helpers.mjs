@@ -108,23 +108,28 @@ export function withUnsureThreshold(bytes, threshold) {
 
 /**
  * Fixture digits that the first <digit-recognizer> of `page` (its recognizer, with its model) calls
- * unsure, misreading them but offering the right digit among its alternatives: the case one tap
- * should fix. Found by the recognizer the UI uses, so the tests check the doubt before the UI.
+ * unsure, with a digit among its alternatives: the case one tap should fix. Misread ones first
+ * (their right digit among the alternatives), then any. Each comes with `read` (the digit it was
+ * read as) and `answer` (the digit a person taps: the right one when it is offered). Found by the
+ * recognizer the UI uses, so the tests check the doubt before the UI.
  */
 export async function misreadDoubtful(page, count = 1) {
   const found = await page.evaluate(([digits, count]) => {
     const r = document.querySelector('digit-recognizer').recognizer;
-    const out = [];
+    const nad = r.info.notADigitClass;
+    const misread = [];
+    const other = [];
     for (const d of digits) {
       const got = r.recognize(d.strokes, { mode: 'digit' }).digits[0];
-      if (got.doubt === 'unsure' && got.digit !== d.label && got.alternatives.some((a) => a.class === d.label)) {
-        out.push({ ...d, read: got.digit });
-        if (out.length === count) break;
-      }
+      const offered = got.alternatives.map((a) => a.class).filter((c) => c !== nad);
+      if (got.doubt !== 'unsure' || !offered.length) continue;
+      if (got.digit !== d.label && offered.includes(d.label)) misread.push({ ...d, read: got.digit, answer: d.label });
+      else other.push({ ...d, read: got.digit, answer: offered[0] });
+      if (misread.length === count) break;
     }
-    return out;
-  }, [fixtureDigits().slice(0, 1000), count]);
-  assert.equal(found.length, count, `fewer than ${count} fixture digits are misread and doubtful with this model`);
+    return [...misread, ...other].slice(0, count);
+  }, [fixtureDigits(), count]);
+  assert.equal(found.length, count, `fewer than ${count} fixture digits are doubtful with this model`);
   return found;
 }
 
