@@ -950,6 +950,7 @@ export class DigitRecognizerElement extends HTMLElement {
     const r = this.#result;
     const provisional = Boolean(r) && !this.#final;
     p.result.classList.toggle('provisional', provisional);
+    p.result.part.toggle('provisional', provisional); // a host page styles it: ::part(provisional)
     if (!r) {
       p.digit.textContent = '';
       p.digit.className = 'digit';
