@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <fstream>
+#include <iterator>
 #include <random>
 
 #include "digits/recognizer.h"
@@ -241,6 +243,104 @@ TEST(Recognize, NotADigitAndUnsureFollowTheThresholds) {
   // Six random points joined can make a Z (2), an N or a 4-like corner: most, not all, are refused
   // (73 with the shipped model). Letters and drawn shapes are tested in handwriting_test.cpp.
   EXPECT_GE(not_a_digit + unsure, 60);
+}
+
+// The shipped model's bytes with another unsure_threshold in its architecture: a deterministic
+// doubt for the tests, whatever operating point the shipped model was calibrated to.
+std::vector<uint8_t> ModelWithUnsureThreshold(float threshold) {
+  std::ifstream f(kModel, std::ios::binary);
+  const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)), {});
+  EXPECT_GT(bytes.size(), 8u);
+  uint64_t header_size = 0;
+  for (int i = 7; i >= 0; --i) header_size = (header_size << 8) | bytes[i];
+  nlohmann::json header = nlohmann::json::parse(bytes.begin() + 8, bytes.begin() + 8 + header_size);
+  nlohmann::json arch =
+      nlohmann::json::parse(header["__metadata__"]["architecture"].get<std::string>());
+  arch["unsure_threshold"] = threshold;
+  header["__metadata__"]["architecture"] = arch.dump();
+  std::string text = header.dump();
+  text.resize((text.size() + 7) / 8 * 8, ' ');  // the tensors stay 8-byte aligned
+  std::vector<uint8_t> out(8);
+  for (int i = 0; i < 8; ++i) out[i] = static_cast<uint8_t>(uint64_t{text.size()} >> (8 * i));
+  out.insert(out.end(), text.begin(), text.end());
+  out.insert(out.end(), bytes.begin() + 8 + header_size, bytes.end());
+  return out;
+}
+
+// A doubtful digit offers the smallest set of other classes that, with its answer, reaches the
+// model's unsure_threshold (at least one, at most kMaxAlternatives), best first; a sure one
+// offers none. Checked at the shipped model's threshold and at a strict one (0.99), where many
+// fixture digits are doubtful.
+TEST(Recognize, DoubtfulDigitsOfferTheSmallestSetOfAlternatives) {
+  int doubtful_before = 0;
+  for (float threshold : {-1.0f, 0.99f}) {
+    std::unique_ptr<Recognizer> r;
+    if (threshold < 0) {
+      r = Load(BackendKind::kBuiltin);
+    } else {
+      const std::vector<uint8_t> bytes = ModelWithUnsureThreshold(threshold);
+      const Status s = Recognizer::Create(bytes.data(), bytes.size(), BackendKind::kBuiltin, &r);
+      ASSERT_TRUE(s.ok()) << s.message();
+      EXPECT_FLOAT_EQ(r->network().unsure_threshold, threshold);
+    }
+    ASSERT_TRUE(r);
+    const Network& net = r->network();
+    int doubtful = 0, runner_up_not_a_digit = 0;
+    std::vector<std::vector<Stroke>> drawings;
+    for (size_t i = 0; i < 300; ++i) drawings.push_back(Fixture()[i].strokes);
+    std::mt19937 rng(11);
+    std::uniform_real_distribution<float> coord(0.0f, 100.0f);
+    for (int k = 0; k < 100; ++k) {  // scribbles: mostly "not a digit"
+      Stroke s;
+      for (int i = 0; i < 6; ++i) s.push_back({coord(rng), coord(rng)});
+      drawings.push_back({s});
+    }
+    for (const std::vector<Stroke>& strokes : drawings) {
+      Recognition result;
+      ASSERT_TRUE(r->RecognizeStrokes(strokes, {}, &result).ok());
+      const Prediction& p = result.digits[0].prediction;
+      const std::vector<int>& alt = p.alternatives;
+      if (p.doubt() == Doubt::kSure) {
+        EXPECT_TRUE(alt.empty());
+        EXPECT_GE(p.probabilities[p.digit], net.unsure_threshold);
+        continue;
+      }
+      ++doubtful;
+      const int answer = p.not_a_digit ? net.not_a_digit_class : p.digit;
+      ASSERT_GE(alt.size(), 1u);
+      ASSERT_LE(alt.size(), static_cast<size_t>(kMaxAlternatives));
+      float covered = p.probabilities[answer];
+      for (size_t i = 0; i < alt.size(); ++i) {
+        EXPECT_NE(alt[i], answer);
+        if (i > 0) EXPECT_GE(p.probabilities[alt[i - 1]], p.probabilities[alt[i]]);
+        if (i > 0) EXPECT_LT(covered, net.unsure_threshold) << "one alternative too many";
+        covered += p.probabilities[alt[i]];
+      }
+      if (alt.size() < static_cast<size_t>(kMaxAlternatives)) {
+        EXPECT_GE(covered, net.unsure_threshold - 1e-6f) << "one alternative too few";
+      }
+      // The first alternative is the best class but the answer: for an unsure digit, the
+      // runner-up; for "not a digit", the digit it looks most like.
+      if (p.not_a_digit) {
+        EXPECT_EQ(alt[0], p.digit);
+      } else {
+        int best = -1;
+        for (int c = 0; c < net.num_classes(); ++c) {
+          if (c != p.digit && (best < 0 || p.probabilities[c] > p.probabilities[best])) best = c;
+        }
+        EXPECT_EQ(alt[0], best);
+        runner_up_not_a_digit += best == net.not_a_digit_class;
+      }
+    }
+    std::printf(
+        "unsure_threshold %.2f: %d of %zu drawings doubtful, %d unsure ones offer \"not a "
+        "digit\" first\n",
+        net.unsure_threshold, doubtful, drawings.size(), runner_up_not_a_digit);
+    // Most scribbles are doubtful; a stricter operating point doubts more (never fewer).
+    EXPECT_GE(doubtful, 60);
+    EXPECT_GE(doubtful, doubtful_before);
+    doubtful_before = doubtful;
+  }
 }
 
 TEST(Recognize, BadInputChangesNothing) {

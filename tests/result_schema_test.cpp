@@ -61,12 +61,15 @@ TEST(ResultSchema, CliAndServiceWriteTheDocumentedObject) {
 
   const std::vector<test::FixtureDigit> fixture = test::LoadStrokeFixture();
   ASSERT_GE(fixture.size(), 2u);
-  // Two digits side by side, read as a number with Grad-CAM for class 3 against class 1.
+  // Two digits side by side and a short tick far to their right (a stray mark: "not a digit",
+  // whatever the model, so its doubt and alternatives are written too), read as a number with
+  // Grad-CAM for class 3 against class 1.
   std::vector<Stroke> number = fixture[0].strokes;
   for (Stroke s : fixture[1].strokes) {
     for (Point& p : s) p.x += 400.0f;
     number.push_back(s);
   }
+  number.push_back({{1200, 40}, {1206, 47}});
   const std::string request = test::StrokesToJson(
       number, {{"mode", "number"}, {"gradcam", true}, {"class", 3}, {"versus", 1}});
   const HttpReply reply = service->Predict("application/json", request);
@@ -84,7 +87,7 @@ TEST(ResultSchema, CliAndServiceWriteTheDocumentedObject) {
   std::set<std::string> present;
   CollectFields(from_service, "", &present);
   EXPECT_EQ(present, documented);
-  ASSERT_EQ(from_service["digits"].size(), 2u);
+  ASSERT_EQ(from_service["digits"].size(), 3u);
   const json& first = from_service["digits"][0];
   EXPECT_EQ(first["gradcam"]["class"], 3);
   EXPECT_EQ(first["gradcam"]["versus"], 1);
@@ -93,6 +96,15 @@ TEST(ResultSchema, CliAndServiceWriteTheDocumentedObject) {
   EXPECT_EQ(first["input"].size(), 28u * 28u);
   EXPECT_EQ(first["logits"].size(), first["probabilities"].size());
   EXPECT_EQ(first["strokes"].size(), fixture[0].strokes.size());
+  const json& stray = from_service["digits"][2];
+  EXPECT_EQ(stray["doubt"], "not_a_digit");
+  ASSERT_GE(stray["alternatives"].size(), 1u);
+  EXPECT_EQ(stray["alternatives"][0]["class"], stray["digit"]);  // the digit it looks most like
+  EXPECT_EQ(stray["alternatives"][0]["label"], stray["label"]);
+  for (const json& d : from_service["digits"]) {
+    EXPECT_EQ(d["doubt"], d["not_a_digit"] ? "not_a_digit" : d["unsure"] ? "unsure" : "sure");
+    EXPECT_EQ(d["doubt"] == "sure", d["alternatives"].empty());
+  }
 
   // Without Grad-CAM the field is there, null.
   const HttpReply plain = service->Predict("application/json", test::StrokesToJson(number));

@@ -2,15 +2,16 @@
 import type { DigitResult, DigitsError, DigitsErrorCode, ModelInfo, Recognizer } from './digits.js';
 
 export { DigitsError } from './digits.js';
-export type { DigitResult, DigitsErrorCode, ModelInfo, Recognition, GradCam, InputMap } from './digits.js';
+export type { Alternative, DigitResult, DigitsErrorCode, Doubt, ModelInfo, Recognition, GradCam, InputMap } from './digits.js';
 
 /**
  * detail of the `recognize` event: fired once per animation frame while drawing (unless
  * `events="final"`), and after each stroke and change.
  */
 export interface DigitRecognizeDetail {
-  /** The text read ("7", "42"), "" when nothing is drawn. */
+  /** The text read ("7", "42") with the person's answers (see `correct`), "" when nothing is drawn. */
   value: string;
+  /** The text the recognizer read, before the person's answers. */
   text: string;
   /** Not mid-stroke: a stroke ended, the drawing changed (clear, undo, strokes, an image) or an option did. */
   final: boolean;
@@ -21,6 +22,10 @@ export interface DigitRecognizeDetail {
    * them); empty for an image.
    */
   digits: DigitResult[];
+  /** Per digit: the class the person chose for it (an alternative, or the answer confirmed), or null. */
+  corrections: (number | null)[];
+  /** A digit is doubtful (its `doubt` is "unsure" or "not_a_digit") and the person has not answered it. */
+  doubtful: boolean;
   /** What was read: the strokes drawn, or an image (loadImage, the Image… button, a drop, a paste). */
   source: 'strokes' | 'image';
   /** Time of this recognition in the page, milliseconds. */
@@ -37,6 +42,21 @@ export interface DigitErrorDetail {
   /** The recognizer could not load: the pad is off until retry() (or the Try again button) succeeds. */
   fatal: boolean;
   error: DigitsError;
+}
+
+/** detail of the `correct` event: the person answered a doubtful digit's question (a tap, a digit key, or correct()). */
+export interface DigitCorrectDetail {
+  /** Which digit of the result, left to right. */
+  index: number;
+  /** The class chosen: a digit (0-9), or the model's "not a digit" class. */
+  digit: number;
+  /** Its label as it stands in `value` ("7", or "?" for "not a digit"). */
+  label: string;
+  /** What the recognizer had answered: its digit, or the "not a digit" class. */
+  was: number;
+  /** The element's value now. */
+  value: string;
+  digits: DigitResult[];
 }
 
 /** A point in the element's 280 x 280 drawing space (whatever its CSS size). */
@@ -65,8 +85,14 @@ export declare class DigitRecognizerElement extends HTMLElement {
   keyboard: 'pad' | 'document';
   disabled: boolean;
   required: boolean;
-  /** The text read, "" when empty. Setting "" clears; other values throw. */
+  /** Attribute `require-sure`: as a form field, invalid while a digit is doubtful and not answered. */
+  requireSure: boolean;
+  /** The text read, with the person's answers; "" when empty. Setting "" clears; other values throw. */
   value: string;
+  /** Per digit of `result`: the class the person chose for it, or null. */
+  readonly corrections: (number | null)[];
+  /** A digit is doubtful and not answered yet. */
+  readonly doubtful: boolean;
   /** The drawing, settable (coordinates in the 280 x 280 space). */
   strokes: DigitPoint[][];
   /** The last result, or null when nothing is read. */
@@ -85,9 +111,16 @@ export declare class DigitRecognizerElement extends HTMLElement {
   readonly validationMessage: string;
   checkValidity(): boolean;
   reportValidity(): boolean;
+  /** Clears the drawing or the image; undo() brings it back. */
   clear(): void;
   undo(): void;
   redo(): void;
+  /** Answers digit `index` with class `cls` (as a tap on its question would): fires `correct`. False if there is no such digit or class. */
+  correct(index: number, cls: number): boolean;
+  /** Opens the question about digit `index` on the pad (its candidates, and Redraw). */
+  ask(index: number): boolean;
+  /** Removes digit `index`'s strokes (all of a single digit or an image) so it alone is drawn again; undo() puts them back. */
+  redraw(index: number): boolean;
   /**
    * Reads a digit from an image instead of a drawing (File/Blob, ImageData, ImageBitmap, canvas, <img>).
    * Rejects with a DigitsError (code "input") when it is not an image, also shown and fired as `error`.
@@ -114,8 +147,12 @@ export interface DigitRecognizerEventMap extends Omit<HTMLElementEventMap, 'erro
   recognize: CustomEvent<DigitRecognizeDetail>;
   error: CustomEvent<DigitErrorDetail>;
   ready: CustomEvent<{ info: ModelInfo }>;
+  correct: CustomEvent<DigitCorrectDetail>;
   change: Event;
 }
+
+/** Choices in words, as the questions say them: "7", "1 or 7", "4, 9 or 8". */
+export declare function orList(labels: string[]): string;
 
 /** A probability as the element shows it: "97.3%", "<0.1%", "100%". */
 export declare function formatPercent(p: number): string;

@@ -62,7 +62,7 @@ canvas { position: absolute; inset: 0; width: 100%; height: 100%; display: block
   margin: 0; text-align: center; pointer-events: none;
   color: var(--_muted); opacity: 0.85; transition: opacity 120ms;
 }
-.hint.gone { opacity: 0; }
+.hint.gone, .hint.covered { opacity: 0; }
 .notice {
   position: absolute; inset: 8px; display: flex; flex-direction: column; gap: 8px;
   align-items: center; justify-content: center; pointer-events: none;
@@ -86,6 +86,25 @@ canvas { position: absolute; inset: 0; width: 100%; height: 100%; display: block
   overflow: hidden; text-overflow: ellipsis; white-space: nowrap;
 }
 .digit.unsure { color: var(--_muted); }
+/* Mid-stroke the reading is provisional: muted and slanted, no percentage, not announced. */
+.result.provisional .digit { color: var(--_muted); font-style: italic; opacity: 0.6; }
+/* A doubtful digit inside a number: marked, and a button that asks about it. */
+.mark {
+  all: unset; cursor: pointer; color: var(--_accent); text-decoration: underline dotted 2px;
+  text-underline-offset: 4px; border-radius: 4px;
+}
+.mark:focus-visible { outline: 3px solid var(--_accent); }
+.fixed { text-decoration: underline solid 2px; text-underline-offset: 4px; }
+/* The question about a doubtful digit, over the bottom of the pad: nothing around it moves. */
+.question {
+  position: absolute; left: 4px; right: 4px; bottom: 4px; display: flex; flex-wrap: wrap;
+  align-items: center; justify-content: center; gap: 4px; padding: 4px; pointer-events: auto;
+  border-radius: 10px; border: 1px solid var(--_border);
+  background: color-mix(in srgb, var(--_paper) 88%, transparent); color: var(--_ink);
+}
+.ask { font-weight: 600; margin-right: 2px; }
+.question button { height: 34px; min-width: 34px; padding: 0 8px; }
+.question .choice { font-weight: 700; font-variant-numeric: tabular-nums; }
 .confidence { color: var(--_muted); font-size: 0.85em; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 button {
   display: inline-flex; align-items: center; justify-content: center; gap: 6px;
@@ -162,6 +181,11 @@ function recognizerFor(modelUrl) {
 const DEFAULT_MODEL = new URL('./digits.safetensors', import.meta.url).href;
 const MAX_IMAGE_SIDE = 640; // plenty for a 20x20 box; bigger only costs time
 
+/** Choices in words: "7", "1 or 7", "4, 9 or 8". */
+export function orList(labels) {
+  return labels.length < 2 ? labels.join('') : `${labels.slice(0, -1).join(', ')} or ${labels[labels.length - 1]}`;
+}
+
 /** A probability as the element and the page show it: "97.3%", "<0.1%", "100%". */
 export function formatPercent(p) {
   if (p >= 0.9995) return '100%';
@@ -177,7 +201,7 @@ const hasFiles = (e) => e.dataTransfer && Array.from(e.dataTransfer.types).inclu
 export class DigitRecognizerElement extends HTMLElement {
   static formAssociated = true;
   static observedAttributes = ['mode', 'gradcam', 'gradcam-class', 'gradcam-versus', 'size', 'model', 'label', 'disabled',
-    'required', 'images', 'keyboard'];
+    'required', 'images', 'keyboard', 'require-sure'];
 
   #internals = null;
   #parts = null;
@@ -186,12 +210,19 @@ export class DigitRecognizerElement extends HTMLElement {
   #result = null;
   #strokes = []; // kept while disconnected
   #picture = null; // {data, width, height, bitmap, results: Map}: an image being read, and its readings
+  #clearedPicture = null; // the picture a clear took, until the clear is undone
+  // The person's answers to doubtful digits: {strokes (the stroke arrays of the digit) | bitmap, cls}.
+  // An answer holds while its digit is read from exactly those strokes (or that image).
+  #corrections = [];
+  #chosen = []; // per digit of the result: the class the person chose, or null
+  #asking = -1; // the digit whose question is open, -1 none
   #imageToken = 0;
   #token = 0;
   #ready;
   #resolveReady;
   #rejectReady;
   #lastFinal = null;
+  #final = true; // the reading shown is not mid-stroke
   #ms = 0;
   #unreadable = false; // the message shown is "this drawing could not be read"
   #announcePrefix = '';
@@ -223,6 +254,8 @@ export class DigitRecognizerElement extends HTMLElement {
           'M9 7a2 2 0 1 0 0 4 2 2 0 1 0 0-4z']),
       file: h('input', { type: 'file', accept: 'image/*', class: 'file', tabindex: '-1', 'aria-hidden': 'true' }),
       undo: button('undo', 'Undo', 'Undo (Ctrl+Z)', ['M9 14 4 9l5-5', 'M4 9h10.5a5.5 5.5 0 0 1 0 11H11']),
+      redo: button('redo', 'Redo', 'Redo (Ctrl+Shift+Z)', ['M15 14l5-5-5-5', 'M20 9H9.5a5.5 5.5 0 0 0 0 11H13']),
+      question: h('div', { class: 'question', part: 'question', role: 'group' }),
       clear: button('clear', 'Clear', 'Clear (Esc)', ['M3 6h18', 'M8 6V4h8v2', 'M19 6l-1 14H6L5 6']),
       live: h('div', { class: 'live', role: 'status', 'aria-live': 'polite', 'aria-atomic': 'true' }),
     };
@@ -230,13 +263,17 @@ export class DigitRecognizerElement extends HTMLElement {
     p.notice = h('div', { class: 'notice' }, p.message, p.retry);
     p.notice.hidden = true;
     p.dropzone.hidden = true;
-    p.surface = h('div', { class: 'surface', part: 'surface' }, p.canvas, p.heat, p.hint, p.dropzone, p.notice);
-    p.result = h('div', { class: 'result', part: 'result', 'aria-hidden': 'true' }, p.digit, p.confidence);
+    p.question.hidden = true;
+    p.surface = h('div', { class: 'surface', part: 'surface' }, p.canvas, p.heat, p.hint, p.question, p.dropzone,
+      p.notice);
+    // Not aria-hidden: in a number its doubtful digits are buttons (the live region speaks the reading).
+    p.result = h('div', { class: 'result', part: 'result' }, p.digit, p.confidence);
     p.root = h('div', { class: 'root', part: 'root' }, p.surface,
-      h('div', { class: 'bar', part: 'bar' }, p.result, p.image, p.file, p.undo, p.clear), p.live);
+      h('div', { class: 'bar', part: 'bar' }, p.result, p.image, p.file, p.undo, p.redo, p.clear), p.live);
     root.append(p.root);
     this.#parts = p;
     p.undo.addEventListener('click', () => this.undo());
+    p.redo.addEventListener('click', () => this.redo());
     p.clear.addEventListener('click', () => this.clear());
     p.retry.addEventListener('click', () => this.retry());
     p.image.addEventListener('click', () => p.file.click());
@@ -246,20 +283,27 @@ export class DigitRecognizerElement extends HTMLElement {
       if (file) this.loadImage(file).catch(() => {}); // reported by the message and the error event
     });
     p.canvas.addEventListener('keydown', (e) => this.#onKey(e));
+    p.question.addEventListener('keydown', (e) => this.#onKey(e)); // its buttons take the focus
     p.canvas.addEventListener('paste', (e) => this.#onPaste(e));
     p.surface.addEventListener('dragenter', (e) => {
       if (!this.#acceptsImages() || !hasFiles(e)) return;
       e.preventDefault();
       this.#dragDepth++;
       p.dropzone.hidden = false;
+      p.hint.classList.add('covered'); // "Drop an image" is not printed over "Draw a digit"
     });
     p.surface.addEventListener('dragover', (e) => { if (this.#acceptsImages() && hasFiles(e)) e.preventDefault(); });
     p.surface.addEventListener('dragleave', () => {
-      if (--this.#dragDepth <= 0) { this.#dragDepth = 0; p.dropzone.hidden = true; }
+      if (--this.#dragDepth <= 0) {
+        this.#dragDepth = 0;
+        p.dropzone.hidden = true;
+        p.hint.classList.remove('covered');
+      }
     });
     p.surface.addEventListener('drop', (e) => {
       this.#dragDepth = 0;
       p.dropzone.hidden = true;
+      p.hint.classList.remove('covered');
       if (!this.#acceptsImages() || !hasFiles(e)) return;
       e.preventDefault();
       this.loadImage(e.dataTransfer.files[0]).catch(() => {});
@@ -302,14 +346,32 @@ export class DigitRecognizerElement extends HTMLElement {
   get keyboard() { return this.getAttribute('keyboard') === 'document' ? 'document' : 'pad'; }
   set keyboard(v) { this.setAttribute('keyboard', v); }
 
-  /** The text read: "7", "42" in number mode, "" when nothing is drawn. Setting "" clears. */
-  get value() { return this.#result && !this.#result.empty ? this.#result.text : ''; }
+  /** Attribute `require-sure`: a form field is invalid while a digit is doubtful and not answered. */
+  get requireSure() { return this.hasAttribute('require-sure'); }
+  set requireSure(v) { this.toggleAttribute('require-sure', Boolean(v)); }
+
+  /**
+   * The text read, with the person's answers: "7", "42" in number mode, "?" for what is not a digit,
+   * "" when nothing is drawn. Setting "" clears.
+   */
+  get value() {
+    const r = this.#result;
+    if (!r || r.empty) return '';
+    return r.digits.map((d, i) => {
+      const c = this.#chosen[i];
+      return c !== null && c !== undefined ? this.#labelOf(c) : d.not_a_digit ? '?' : d.label;
+    }).join('');
+  }
   set value(v) {
     if (v === '' || v === null || v === undefined) this.clear();
     else throw new DigitsError('value can only be set to "" (clear); draw or set strokes instead', { code: 'input' });
   }
   /** The last full result (text, digits with probabilities, ...), or null. */
   get result() { return this.#result; }
+  /** Per digit of `result`: the class the person chose for it (an alternative, or the answer confirmed), or null. */
+  get corrections() { return this.#chosen.slice(); }
+  /** Whether a digit is doubtful ("unsure" or "not a digit") and the person has not answered it. */
+  get doubtful() { return this.#openDoubts().length > 0; }
   /** Resolves when the recognizer has loaded (rejects with a DigitsError if it cannot). */
   get ready() { return this.#ready; }
   /** The model's info ({parameters, macs, labels, ...}) once loaded, else null. */
@@ -342,11 +404,75 @@ export class DigitRecognizerElement extends HTMLElement {
   formResetCallback() { this.clear(); }
   formDisabledCallback(disabled) { this.#applyDisabled(disabled); }
 
-  /** Clears the drawing (or the image). */
+  /** Clears the drawing (or the image); undo() brings it back. */
   clear() {
+    const picture = this.#picture;
     this.#dropPicture();
+    this.#clearedPicture = picture;
     this.#dismissMessage();
     if (this.#surface) this.#surface.clear(); else this.#strokes = [];
+  }
+
+  /**
+   * The person's answer for digit `index` of the result: a class (0-9, or the model's "not a digit"
+   * class) that then stands in `value`. Fires `correct` (and `change` when the value changes).
+   * Returns false when there is no such digit or class.
+   */
+  correct(index, cls) {
+    const r = this.#result;
+    const info = this.info;
+    if (!r || !info || !Number.isInteger(index) || !r.digits[index] || !Number.isInteger(cls) || cls < 0 ||
+      cls >= info.classes) return false;
+    const d = r.digits[index];
+    const key = this.#keyOf(d);
+    this.#corrections = this.#corrections.filter((c) => !this.#sameKey(c, key));
+    this.#corrections.push({ ...key, cls });
+    const previous = this.value;
+    const answering = this.#parts.question.contains(this.shadowRoot.activeElement);
+    this.#chosen[index] = cls;
+    this.#asking = -1;
+    this.#render();
+    if (answering) this.#parts.canvas.focus(); // the question is gone: the focus goes back to the pad
+    this.#applyValidity();
+    const value = this.value;
+    this.dispatchEvent(new CustomEvent('correct', {
+      bubbles: true, composed: true,
+      detail: { index, digit: cls, label: this.#labelOf(cls), was: d.not_a_digit ? info.notADigitClass : d.digit, value, digits: r.digits },
+    }));
+    this.#say(r.digits.length > 1 ? `Digit ${index + 1} is ${this.#labelOf(cls)}. The number is ${value}.`
+      : `${this.#labelOf(cls)}, as you chose.`);
+    if (value !== previous) {
+      this.#lastFinal = value;
+      this.dispatchEvent(new Event('change', { bubbles: true }));
+    }
+    return true;
+  }
+
+  /** Opens the question about digit `index` (its alternatives, and redrawing it); false if there is no such digit. */
+  ask(index) {
+    if (!this.#result || !this.#result.digits[index]) return false;
+    this.#asking = index;
+    this.#renderQuestion();
+    const first = this.#parts.question.querySelector('button');
+    if (first) first.focus();
+    return true;
+  }
+
+  /** Removes digit `index`'s strokes so that it alone can be drawn again (undo puts them back). */
+  redraw(index) {
+    const r = this.#result;
+    if (!r || !r.digits[index] || !this.#surface) return false;
+    if (r.digits.length === 1 || this.#picture) {
+      this.clear();
+    } else {
+      const strokes = this.#surface.strokes;
+      this.#surface.removeStrokes(Array.from(r.digits[index].strokes, (i) => strokes[i]));
+    }
+    this.#asking = -1;
+    this.#parts.canvas.focus();
+    this.#announcePrefix = r.digits.length > 1 ? `Digit ${index + 1} removed: draw it again. Undo brings it back. `
+      : 'Cleared: draw it again. Undo brings it back. ';
+    return true;
   }
   /** Removes the last stroke (or the image). */
   undo() { if (this.#surface) this.#surface.undo(); else this.#strokes.pop(); }
@@ -574,11 +700,18 @@ export class DigitRecognizerElement extends HTMLElement {
     if (!this.#internals) return;
     const value = this.value;
     this.#internals.setFormValue(value);
+    const open = this.#openDoubts();
     if (this.required && !value) {
       this.#internals.setValidity({ valueMissing: true }, 'Please draw a digit.', this.#parts.canvas);
-    } else if (this.#result && this.#result.digits.some((d) => d.not_a_digit)) {
-      // A letter or a scribble is not a digit a form should take.
+    } else if (value.includes('?')) {
+      // A letter or a scribble is not a digit a form should take (unless the person said which digit it is).
       this.#internals.setValidity({ badInput: true }, 'That does not look like a digit.', this.#parts.canvas);
+    } else if (this.requireSure && open.length) {
+      // The recognizer is not sure of a digit: the person answers its question first.
+      const i = open[0];
+      const ask = this.#questionText(i);
+      this.#internals.setValidity({ customError: true },
+        `Please confirm ${this.#result.digits.length > 1 ? 'a digit' : 'the digit'}: ${ask}`, this.#parts.canvas);
     } else {
       this.#internals.setValidity({});
     }
@@ -588,9 +721,12 @@ export class DigitRecognizerElement extends HTMLElement {
   #applyEmpty() {
     const p = this.#parts;
     const empty = !this.#surface || this.#surface.isEmpty;
-    const off = empty || this.disabled || this.#state === 'error';
-    if (p.undo.disabled !== off) p.undo.disabled = off;
-    if (p.clear.disabled !== off) p.clear.disabled = off;
+    const off = this.disabled || this.#state === 'error';
+    const noUndo = off || !this.#surface || !this.#surface.canUndo;
+    const noRedo = off || !this.#surface || !this.#surface.canRedo;
+    if (p.undo.disabled !== noUndo) p.undo.disabled = noUndo;
+    if (p.redo.disabled !== noRedo) p.redo.disabled = noRedo;
+    if (p.clear.disabled !== (off || empty)) p.clear.disabled = off || empty;
     p.hint.classList.toggle('gone', !empty || this.#state === 'error');
   }
 
@@ -611,6 +747,8 @@ export class DigitRecognizerElement extends HTMLElement {
     } else if (key === 'h' || key === 'H') {
       this.gradcam = !this.gradcam;
       this.#say(this.gradcam ? 'Heatmap on.' : 'Heatmap off.');
+    } else if (/^[0-9]$/.test(key) && this.#asking >= 0) {
+      this.correct(this.#asking, Number(key)); // the open question's answer: the person knows what they wrote
     } else if (/^[0-9]$/.test(key)) {
       this.#chooseClass(Number(key));
     } else {
@@ -654,10 +792,95 @@ export class DigitRecognizerElement extends HTMLElement {
     return result;
   }
 
+  #labelOf(cls) {
+    const info = this.info;
+    return info && cls === info.notADigitClass ? '?' : info ? info.labels[cls] : String(cls);
+  }
+
+  // What a correction is tied to: the digit's strokes (the surface's own arrays), or the picture.
+  #keyOf(d) {
+    if (this.#picture) return { bitmap: this.#picture.bitmap, strokes: null };
+    const strokes = this.#surface ? this.#surface.strokes : [];
+    return { bitmap: null, strokes: Array.from(d.strokes, (i) => strokes[i]) };
+  }
+
+  #sameKey(a, b) {
+    if (a.bitmap || b.bitmap) return a.bitmap === b.bitmap;
+    return a.strokes.length === b.strokes.length && a.strokes.every((s, i) => s === b.strokes[i]);
+  }
+
+  // The person's answers that apply to `result`'s digits. The others are forgotten once a reading
+  // is final (mid-stroke a number's split may group the new stroke with a digit only for a while).
+  #applyCorrections(result, final) {
+    const keys = result ? result.digits.map((d) => this.#keyOf(d)) : [];
+    this.#chosen = keys.map((k) => {
+      const c = this.#corrections.find((x) => this.#sameKey(x, k));
+      return c ? c.cls : null;
+    });
+    if (final) this.#corrections = this.#corrections.filter((c) => keys.some((k) => this.#sameKey(c, k)));
+  }
+
+  // The digits that are doubtful (the core says so, from the model's thresholds) and not answered.
+  #openDoubts() {
+    const r = this.#result;
+    if (!r) return [];
+    return r.digits.flatMap((d, i) => (d.doubt !== 'sure' && this.#chosen[i] == null ? [i] : []));
+  }
+
+  // The digits a person can choose for digit `d`: its answer (a digit) and its alternatives that are
+  // digits; "not a digit" is answered by redrawing.
+  #choicesOf(d) {
+    const nad = this.info ? this.info.notADigitClass : -1;
+    const classes = [...(d.not_a_digit ? [] : [d.digit]), ...d.alternatives.map((a) => a.class)];
+    return classes.filter((c, i) => c !== nad && classes.indexOf(c) === i);
+  }
+
+  /** The question's words for digit `i` of the result: "1 or 7?", "Not a digit, or 4?", "Digit 2: 1 or 7?" */
+  #questionText(i) {
+    const r = this.#result;
+    const d = r.digits[i];
+    const labels = orList(this.#choicesOf(d).map((c) => this.#labelOf(c)));
+    const ask = d.not_a_digit ? `Not a digit${labels ? `, or ${labels}?` : '.'}` : `${labels}?`;
+    return r.digits.length > 1 ? `Digit ${i + 1}: ${ask}` : ask;
+  }
+
+  #renderQuestion() {
+    const p = this.#parts;
+    const r = this.#result;
+    const i = this.#asking;
+    const open = Boolean(r) && i >= 0 && i < r.digits.length && !(this.#surface && this.#surface.isDrawing);
+    p.question.hidden = !open;
+    if (!open) {
+      p.question.replaceChildren();
+      return;
+    }
+    const d = r.digits[i];
+    const text = this.#questionText(i);
+    p.question.setAttribute('aria-label', text);
+    const choices = this.#choicesOf(d).map((c) => {
+      const b = h('button', { type: 'button', class: 'choice', part: 'choice', 'data-class': String(c),
+        'aria-label': `It is ${this.#labelOf(c)}`, title: `It is ${this.#labelOf(c)} (key ${this.#labelOf(c)})` },
+      this.#labelOf(c));
+      b.addEventListener('click', () => this.correct(i, c));
+      return b;
+    });
+    const name = r.digits.length > 1 ? 'Redraw it' : 'Redraw';
+    const redraw = h('button', { type: 'button', class: 'redraw', part: 'choice redraw', 'aria-label': name,
+      title: r.digits.length > 1 ? 'Remove this digit and draw it again (undo puts it back)' : 'Clear and draw again (undo puts it back)' },
+    icon(['M3 12a9 9 0 1 0 3-6.7L3 8', 'M3 3v5h5']), h('span', { class: 'label' }, name));
+    redraw.addEventListener('click', () => this.redraw(i));
+    p.question.replaceChildren(h('span', { class: 'ask', part: 'question-text' }, text), ...choices, redraw);
+  }
+
   #update(final, announce) {
     // The picture is gone when the surface shows another (undone, drawn over, cleared).
     if (this.#picture && this.#surface && (!this.#surface.image || this.#surface.image.bitmap !== this.#picture.bitmap)) {
       this.#picture = null;
+    }
+    // A clear undone: the picture it took is read again.
+    if (!this.#picture && this.#clearedPicture && this.#surface && this.#surface.image &&
+      this.#surface.image.bitmap === this.#clearedPicture.bitmap) {
+      this.#picture = this.#clearedPicture;
     }
     this.#applyEmpty();
     if (!this.#recognizer || !this.#surface) return;
@@ -694,6 +917,12 @@ export class DigitRecognizerElement extends HTMLElement {
     // Read again (after an undo, a key, an attribute): the "could not be read" message goes.
     if (this.#unreadable) this.#dismissMessage();
     this.#result = result && !result.empty ? result : null;
+    this.#final = Boolean(final);
+    this.#applyCorrections(this.#result, final);
+    // One digit that is doubtful is asked about at once; in a number, a doubtful digit is marked and
+    // asked about when tapped. Mid-stroke nothing is asked.
+    const open = this.#openDoubts();
+    this.#asking = final && this.#result && this.#result.digits.length === 1 && open.length ? 0 : -1;
     this.#render();
     const value = this.value;
     this.#applyValidity();
@@ -702,7 +931,8 @@ export class DigitRecognizerElement extends HTMLElement {
       this.dispatchEvent(new CustomEvent('recognize', {
         bubbles: true, composed: true,
         detail: {
-          value, final: Boolean(final), empty: !r, text: value, digits: r ? r.digits : [],
+          value, final: Boolean(final), empty: !r, text: r ? r.text : '', digits: r ? r.digits : [],
+          corrections: this.#chosen.slice(), doubtful: open.length > 0,
           source: this.#picture ? 'image' : 'strokes', milliseconds: this.#ms,
         },
       }));
@@ -718,21 +948,42 @@ export class DigitRecognizerElement extends HTMLElement {
   #render() {
     const p = this.#parts;
     const r = this.#result;
+    const provisional = Boolean(r) && !this.#final;
+    p.result.classList.toggle('provisional', provisional);
+    p.result.part.toggle('provisional', provisional); // a host page styles it: ::part(provisional)
     if (!r) {
       p.digit.textContent = '';
       p.digit.className = 'digit';
-      p.confidence.textContent = '';
+      // An image in which nothing was found says so (the pad is not empty).
+      p.confidence.textContent = this.#surface && this.#surface.image && this.#recognizer ? 'no digit found' : '';
     } else if (r.digits.length === 1) {
       const d = r.digits[0];
-      p.digit.textContent = d.not_a_digit ? '?' : d.label;
-      p.digit.className = d.unsure || d.not_a_digit ? 'digit unsure' : 'digit';
+      const chosen = this.#chosen[0];
+      p.digit.textContent = chosen != null ? this.#labelOf(chosen) : d.not_a_digit ? '?' : d.label;
+      p.digit.className = chosen == null && d.doubt !== 'sure' ? 'digit unsure' : 'digit';
       const pc = formatPercent(d.probabilities[d.digit]);
-      p.confidence.textContent = d.not_a_digit ? 'not a digit' : d.unsure ? `not sure, ${pc}` : pc;
+      p.confidence.textContent = provisional ? '…' : chosen != null ? 'your answer'
+        : d.not_a_digit ? 'not a digit' : d.unsure ? `not sure, ${pc}` : pc;
     } else {
-      p.digit.textContent = r.text;
+      // The number, its doubtful digits marked: each a button that asks about it.
       p.digit.className = 'digit';
-      p.confidence.textContent = `${r.digits.length} marks`;
+      p.digit.replaceChildren(...r.digits.map((d, i) => {
+        const chosen = this.#chosen[i];
+        const text = chosen != null ? this.#labelOf(chosen) : d.not_a_digit ? '?' : d.label;
+        if (chosen != null) return h('span', { class: 'fixed', title: 'your answer' }, text);
+        if (d.doubt === 'sure' || provisional) return text;
+        const mark = h('button', { type: 'button', class: 'mark', part: 'doubtful',
+          'aria-label': `Digit ${i + 1}, ${this.#questionText(i).replace(/^Digit \d+: /, '')} Choose` }, text);
+        mark.addEventListener('click', () => this.ask(i));
+        return mark;
+      }));
+      const n = r.digits.length;
+      const odd = r.digits.filter((d) => d.not_a_digit).length;
+      const doubts = this.#openDoubts().length;
+      p.confidence.textContent = provisional ? '…' : (odd ? `${n - odd} ${n - odd === 1 ? 'digit' : 'digits'}, ${odd} not`
+        : `${n} digits`) + (doubts ? `, ${doubts} to check` : '');
     }
+    this.#renderQuestion();
     drawHeatmap(p.heat, this.#surface, r && this.gradcam ? r.digits : null);
   }
 
@@ -748,13 +999,17 @@ export class DigitRecognizerElement extends HTMLElement {
     if (!r) text = this.#surface.isEmpty ? 'Drawing cleared.' : 'Nothing recognized yet.';
     else if (r.digits.length > 1) {
       const odd = r.digits.filter((d) => d.not_a_digit).length;
-      text = `Read the number ${r.text}.` +
-        (odd ? ` ${odd} ${odd === 1 ? 'mark does' : 'marks do'} not look like a digit, shown as a question mark.` : '');
+      const doubts = this.#openDoubts().filter((i) => !r.digits[i].not_a_digit);
+      text = `Read the number ${this.value}, ${r.digits.length} digits.` +
+        (odd ? ` ${odd} ${odd === 1 ? 'mark does' : 'marks do'} not look like a digit, shown as a question mark.` : '') +
+        doubts.map((i) => ` Not sure of ${this.#questionText(i).replace(/^Digit (\d+): /, 'digit $1: ')}`).join('');
     } else {
       const d = r.digits[0];
       const pc = Math.round(100 * d.probabilities[d.digit]);
-      text = d.not_a_digit ? 'That does not look like a digit.'
-        : d.unsure ? `Not sure. Best guess ${d.label}, ${pc} percent.` : `Recognized ${d.label}, ${pc} percent.`;
+      const choices = orList(this.#choicesOf(d).map((c) => this.#labelOf(c)));
+      text = d.not_a_digit ? `That does not look like a digit.${choices ? ` Or is it ${choices}? Press the digit to answer.` : ''}`
+        : d.unsure ? `Not sure: ${this.#questionText(0)} Best guess ${d.label}, ${pc} percent. Press the digit to answer.`
+          : `Recognized ${d.label}, ${pc} percent.`;
     }
     this.#say(this.#announcePrefix + text);
     this.#announcePrefix = '';

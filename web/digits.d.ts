@@ -57,6 +57,17 @@ export interface GradCam {
   map: Float32Array;
 }
 
+/** How far a digit is to be trusted: "unsure" and "not_a_digit" are doubtful. */
+export type Doubt = 'sure' | 'unsure' | 'not_a_digit';
+
+/** A class worth offering instead of a doubtful answer: a digit, or the model's "not a digit" class. */
+export interface Alternative {
+  class: number;
+  /** Its label: "7", or "not a digit". */
+  label: string;
+  probability: number;
+}
+
 export interface DigitResult {
   /** The most likely digit (never the "not a digit" class). */
   digit: number;
@@ -67,6 +78,10 @@ export interface DigitResult {
   not_a_digit: boolean;
   /** A digit, but its probability is below the model's unsure threshold. */
   unsure: boolean;
+  /** The same in one word, from the model's calibrated thresholds (core/RESULT_FORMAT.md). */
+  doubt: Doubt;
+  /** The classes worth offering instead of the answer, best first; empty when `doubt` is "sure". */
+  alternatives: Alternative[];
   /** Softmax probabilities, one per class (info().labels); the last is "not a digit". */
   probabilities: Float32Array;
   /** The network's outputs before the softmax. */

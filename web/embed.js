@@ -7,8 +7,10 @@ basic.addEventListener('recognize', (e) => {
   events++;
   log.textContent = d.empty ? 'recognize: nothing drawn'
     : `recognize: value "${d.value}", p = ${d.digits[0].probabilities[d.digits[0].digit].toFixed(3)}, ` +
+      `${d.digits[0].doubt}${d.digits[0].alternatives.length ? ` (or ${d.digits[0].alternatives.map((a) => a.label).join(', ')})` : ''}, ` +
       `${d.milliseconds.toFixed(2)} ms${d.final ? ' (final)' : ''}; ${events} events so far`;
 });
+basic.addEventListener('correct', (e) => { log.textContent = `correct: digit ${e.detail.index + 1} is ${e.detail.label}, value "${e.detail.value}"`; });
 basic.addEventListener('error', (e) => { log.textContent = `error: ${e.detail.message}`; });
 
 const form = document.getElementById('form');

@@ -24,6 +24,7 @@ export class InkSurface {
     this.onStrokeStart = options.onStrokeStart || (() => {});
     this.strokes = [];
     this.redoStack = [];
+    this._undoable = null; // {strokes, image}: what a clear (or a removal) took, until undone
     this.image = null; // {bitmap, scale, offsetX, offsetY}: an uploaded picture instead of ink
     // The recognizer's limits (its info().limits, defined once in core/include/digits/limits.h):
     // ink beyond them is not recorded, rather than refused at recognition. Unbounded until the
@@ -92,6 +93,7 @@ export class InkSurface {
   clear() {
     if (this.isEmpty) return false;
     this._cancelStroke();
+    this._keepForUndo();
     this.redoStack = [];
     this.strokes = [];
     this.image = null;
@@ -99,9 +101,32 @@ export class InkSurface {
     return true;
   }
 
+  /** Removes some strokes (a digit to redraw); undo puts them back. */
+  removeStrokes(remove) {
+    const gone = new Set(remove);
+    if (!this.strokes.some((s) => gone.has(s))) return false;
+    this._cancelStroke();
+    this._keepForUndo();
+    this.redoStack = [];
+    this.strokes = this.strokes.filter((s) => !gone.has(s));
+    this._changed();
+    return true;
+  }
+
+  /** Something to undo: a stroke, the image, or a clear (or a removal) just made. */
+  get canUndo() { return !this.isEmpty || this._undoable !== null; }
+  get canRedo() { return this.redoStack.length > 0 && !this.image; }
+
+  // A clear or a removal is undone as one step, until anything else changes the drawing.
+  _keepForUndo() { this._undoable = { strokes: this.strokes, image: this.image }; }
+
   undo() {
     this._cancelStroke();
-    if (this.strokes.length) {
+    if (this._undoable) {
+      ({ strokes: this.strokes, image: this.image } = this._undoable);
+      this._undoable = null;
+      this.redoStack = [];
+    } else if (this.strokes.length) {
       this.redoStack.push(this.strokes.pop());
     } else if (this.image) {
       this.image = null;
@@ -114,6 +139,7 @@ export class InkSurface {
 
   redo() {
     if (!this.redoStack.length || this.image) return false;
+    this._undoable = null;
     this.strokes.push(this.redoStack.pop());
     this._changed();
     return true;
@@ -124,6 +150,7 @@ export class InkSurface {
     this._cancelStroke();
     this.image = null;
     this.redoStack = [];
+    this._undoable = null;
     this.strokes = strokes.map((s) => s.map((p) => ({ x: p.x ?? p[0], y: p.y ?? p[1] })));
     this._changed();
   }
@@ -133,6 +160,7 @@ export class InkSurface {
     this._cancelStroke();
     this.strokes = [];
     this.redoStack = [];
+    this._undoable = null;
     const scale = Math.min(this.size / bitmap.width, this.size / bitmap.height);
     this.image = {
       bitmap, scale,
@@ -187,6 +215,7 @@ export class InkSurface {
     this._rect = this.canvas.getBoundingClientRect();
     if (this.image) this.image = null;
     this.redoStack = [];
+    this._undoable = null;
     this._total = this.pointCount;
     this._stroke = [this._point(e)];
     this.strokes.push(this._stroke);

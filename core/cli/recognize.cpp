@@ -68,10 +68,17 @@ int RunRecognize(const RecognizeArgs& args) {
     std::printf("%s\n", result.text.c_str());
     for (const DigitResult& d : result.digits) {
       const Prediction& p = d.prediction;
-      const char* flag = p.not_a_digit ? "  (not a digit)" : p.unsure ? "  (unsure)" : "";
+      std::string flag = p.not_a_digit ? "  (not a digit" : p.unsure ? "  (unsure" : "";
+      for (size_t i = 0; i < p.alternatives.size(); ++i) {
+        const int c = p.alternatives[i];
+        char probability[32];
+        std::snprintf(probability, sizeof probability, " p=%.3f", p.probabilities[c]);
+        flag += (i == 0 ? "; or " : ", ") + recognizer->network().labels[c] + probability;
+      }
+      if (!flag.empty()) flag += ")";
       std::printf("  %s  p=%.3f%s  box [%.1f, %.1f, %.1f, %.1f]\n",
-                  recognizer->network().labels[p.digit].c_str(), p.probabilities[p.digit], flag,
-                  d.box.x0, d.box.y0, d.box.x1, d.box.y1);
+                  recognizer->network().labels[p.digit].c_str(), p.probabilities[p.digit],
+                  flag.c_str(), d.box.x0, d.box.y0, d.box.x1, d.box.y1);
     }
   }
   return 0;

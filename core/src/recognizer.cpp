@@ -53,7 +53,47 @@ Prediction Recognizer::MakePrediction(const std::vector<float>& logits) const {
   }
   p.not_a_digit = reject >= 0 && p.probabilities[reject] >= network_->not_a_digit_threshold;
   p.unsure = !p.not_a_digit && p.probabilities[p.digit] < network_->unsure_threshold;
+  OfferAlternatives(&p);
   return p;
+}
+
+void Recognizer::OfferAlternatives(Prediction* p) const {
+  p->alternatives.clear();
+  if (p->doubt() == Doubt::kSure) return;
+  const std::vector<float>& prob = p->probabilities;
+  const int classes = static_cast<int>(prob.size());
+  // The answer being doubted: "not a digit" (when the model has that class) or the digit.
+  const int answer = p->not_a_digit ? network_->not_a_digit_class : p->digit;
+  // The smallest set that, with the answer, is as likely as a sure digit: the same calibrated
+  // operating point that made the answer doubtful decides what is worth offering. Picked best
+  // first (ties to the lower class, so every backend offers the same list); a few picks among a
+  // few classes need no sort.
+  std::vector<int>& offered = p->alternatives;
+  float covered = answer >= 0 ? prob[answer] : 0.0f;
+  while (static_cast<int>(offered.size()) < kMaxAlternatives &&
+         (offered.empty() || covered < network_->unsure_threshold)) {
+    int best = -1;
+    for (int c = 0; c < classes; ++c) {
+      const bool taken =
+          c == answer || std::find(offered.begin(), offered.end(), c) != offered.end();
+      if (!taken && (best < 0 || prob[c] > prob[best])) best = c;
+    }
+    if (best < 0) break;  // no class left
+    offered.push_back(best);
+    covered += prob[best];
+  }
+}
+
+const char* DoubtName(Doubt doubt) {
+  switch (doubt) {
+    case Doubt::kSure:
+      return "sure";
+    case Doubt::kUnsure:
+      return "unsure";
+    case Doubt::kNotADigit:
+      return "not_a_digit";
+  }
+  return "sure";
 }
 
 std::string Recognizer::TextOf(const Prediction& p) const {
@@ -146,6 +186,7 @@ Status Recognizer::RecognizeStrokes(const std::vector<Stroke>& strokes,
     if (pre.box.y1 - pre.box.y0 < small && pre.box.x1 - pre.box.x0 < small) {
       digit.prediction.not_a_digit = true;
       digit.prediction.unsure = false;
+      OfferAlternatives(&digit.prediction);
     }
     result.text += TextOf(digit.prediction);
     result.digits.push_back(std::move(digit));

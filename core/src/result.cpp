@@ -14,6 +14,16 @@ void WriteRecognition(const Recognition& result, const Network& network, ResultW
     w->String("label", network.labels[p.digit]);
     w->Bool("not_a_digit", p.not_a_digit);
     w->Bool("unsure", p.unsure);
+    w->String("doubt", DoubtName(p.doubt()));
+    w->BeginArray("alternatives");
+    for (int c : p.alternatives) {
+      w->BeginObject(nullptr);
+      w->Int("class", c);
+      w->String("label", network.labels[c]);
+      w->Float("probability", p.probabilities[c]);
+      w->EndObject();
+    }
+    w->EndArray();
     w->Floats("probabilities", p.probabilities);
     w->Floats("logits", p.logits);
     w->Floats("box", {d.box.x0, d.box.y0, d.box.x1, d.box.y1});

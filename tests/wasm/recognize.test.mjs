@@ -137,8 +137,12 @@ function fieldsOf(doc, prefix = '', out = new Set()) {
 test('one schema: the wasm result is the CLI\'s --json object, with the documented fields', async () => {
   const recognizer = await loadRecognizer();
   const [a, b] = fixture.digits.slice(0, 2);
-  const strokes = [...a.strokes, ...b.strokes.map((s) => s.map(([x, y]) => [x + 300, y]))];
+  // Two digits and a short tick far to their right: a stray mark, "not a digit" whatever the model,
+  // so that its doubt and alternatives are in the document too.
+  const strokes = [...a.strokes, ...b.strokes.map((s) => s.map(([x, y]) => [x + 300, y])), [[1200, 40], [1206, 47]]];
   const got = plain(recognizer.recognize(...pack(strokes), { mode: 'number', gradcam: true, gradcamClass: 3, gradcamVersus: 1 }));
+  assert.equal(got.digits[2].doubt, 'not_a_digit');
+  assert.ok(got.digits[2].alternatives.length >= 1);
   assert.equal(got.error, undefined, got.error);
   const want = native(strokes, ['--number', '--class', '3', '--versus', '1']);
   assert.equal(got.digits[0].gradcam.versus, 1);

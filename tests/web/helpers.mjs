@@ -72,7 +72,10 @@ export function confidentDigits(labels = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], minP = 
     for (const d of digits) {
       if (d.label !== label) continue;
       const r = cliRecognize(d.strokes);
-      if (r.digits.length === 1 && r.digits[0].digit === label && r.digits[0].probabilities[label] >= minP) {
+      // Sure too, at whatever operating point the model was calibrated to: a doubtful digit asks a
+      // question, and its digit keys answer it instead of choosing a heatmap.
+      if (r.digits.length === 1 && r.digits[0].digit === label && r.digits[0].probabilities[label] >= minP &&
+        r.digits[0].doubt === 'sure') {
         found = d;
         break;
       }
@@ -83,6 +86,51 @@ export function confidentDigits(labels = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], minP = 
     out.push(found);
   }
   return out;
+}
+
+/**
+ * A model file's bytes with another unsure_threshold in its architecture (the safetensors header
+ * rewritten, the tensors untouched): a deterministic doubt for the tests, whatever operating
+ * point the shipped model was calibrated to.
+ */
+export function withUnsureThreshold(bytes, threshold) {
+  const size = Number(bytes.readBigUInt64LE(0));
+  const header = JSON.parse(bytes.subarray(8, 8 + size).toString('utf8'));
+  const arch = JSON.parse(header.__metadata__.architecture);
+  arch.unsure_threshold = threshold;
+  header.__metadata__.architecture = JSON.stringify(arch);
+  let text = Buffer.from(JSON.stringify(header), 'utf8');
+  text = Buffer.concat([text, Buffer.from(' '.repeat((8 - (text.length % 8)) % 8))]); // tensors stay 8-byte aligned
+  const prefix = Buffer.alloc(8);
+  prefix.writeBigUInt64LE(BigInt(text.length));
+  return Buffer.concat([prefix, text, bytes.subarray(8 + size)]);
+}
+
+/**
+ * Fixture digits that the first <digit-recognizer> of `page` (its recognizer, with its model) calls
+ * unsure, with a digit among its alternatives: the case one tap should fix. Misread ones first
+ * (their right digit among the alternatives), then any. Each comes with `read` (the digit it was
+ * read as) and `answer` (the digit a person taps: the right one when it is offered). Found by the
+ * recognizer the UI uses, so the tests check the doubt before the UI.
+ */
+export async function misreadDoubtful(page, count = 1) {
+  const found = await page.evaluate(([digits, count]) => {
+    const r = document.querySelector('digit-recognizer').recognizer;
+    const nad = r.info.notADigitClass;
+    const misread = [];
+    const other = [];
+    for (const d of digits) {
+      const got = r.recognize(d.strokes, { mode: 'digit' }).digits[0];
+      const offered = got.alternatives.map((a) => a.class).filter((c) => c !== nad);
+      if (got.doubt !== 'unsure' || !offered.length) continue;
+      if (got.digit !== d.label && offered.includes(d.label)) misread.push({ ...d, read: got.digit, answer: d.label });
+      else other.push({ ...d, read: got.digit, answer: offered[0] });
+      if (misread.length === count) break;
+    }
+    return [...misread, ...other].slice(0, count);
+  }, [fixtureDigits(), count]);
+  assert.equal(found.length, count, `fewer than ${count} fixture digits are doubtful with this model`);
+  return found;
 }
 
 /** Letters of unseen writers (tests/data/handwriting) fitted into the 280x280 canvas space. */

@@ -58,8 +58,8 @@ describe('the widget package', () => {
     assert.ok(existsSync(tsc), 'typescript is a devDependency: npm ci');
     writeFileSync(path.join(project, 'good.ts'), `
 import 'digit-recognizer';
-import { DigitRecognizerElement, formatPercent, type DigitRecognizeDetail } from 'digit-recognizer';
-import { createRecognizer, DigitsError, type Recognition } from 'digit-recognizer/digits.js';
+import { DigitRecognizerElement, formatPercent, type DigitRecognizeDetail, type DigitCorrectDetail } from 'digit-recognizer';
+import { createRecognizer, DigitsError, type Recognition, type Doubt } from 'digit-recognizer/digits.js';
 const el = document.querySelector('digit-recognizer')!;
 const made: DigitRecognizerElement = document.createElement('digit-recognizer');
 el.addEventListener('recognize', (e) => { const d: DigitRecognizeDetail = e.detail; console.log(d.value, d.digits[0]?.probabilities[0]); });
@@ -70,6 +70,9 @@ el.clear(); el.undo(); made.ready.then(() => made.info?.parameters);
 el.addEventListener('recognize', (e) => { const s: 'strokes' | 'image' = e.detail.source; console.log(s, e.detail.digits[0]?.strokes); });
 const read = el.recognize(); console.log(read?.text, el.image?.width, el.recognizer?.warmUpCalls, formatPercent(0.5));
 el.loadImage(new Blob([])).catch((e: DigitsError) => console.log(e.userMessage)); el.retry();
+el.requireSure = true; el.redo(); el.ask(0); el.redraw(0); console.log(el.correct(0, 7), el.doubtful, el.corrections[0]);
+el.addEventListener('recognize', (e) => { const a = e.detail.digits[0]?.alternatives[0]; console.log(e.detail.doubtful, a?.class, a?.label, a?.probability, e.detail.corrections); });
+el.addEventListener('correct', (e) => { const d: DigitCorrectDetail = e.detail; const doubt: Doubt | undefined = d.digits[d.index]?.doubt; console.log(d.digit, d.was, d.value, doubt); });
 export async function run(): Promise<Recognition> {
   const r = await createRecognizer({ modelUrl: '/m.safetensors' });
   try { r.recognizeImage({ data: new Uint8Array(4), width: 1, height: 1 }); } catch (e) { if (e instanceof DigitsError) console.log(e.code); }

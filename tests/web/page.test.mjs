@@ -166,7 +166,9 @@ describe('the page', () => {
       await draw(page, letter.strokes);
       await page.waitForFunction(() => document.getElementById('answer').textContent === '?');
       assert.equal(await page.$eval('#confidence', (e) => e.textContent), 'That does not look like a digit');
-      await waitSpoken(page, "(t) => t === 'That does not look like a digit.'");
+      // Said, then asked: the digit it looks most like, answered by its key (the question on the pad).
+      await waitSpoken(page, "(t) => /^That does not look like a digit\\. Or is it \\d((, \\d)* or \\d)?\\? Press the digit to answer\\.$/.test(t)");
+      assert.match(await page.textContent('#pad >> [part="question-text"]'), /^Not a digit, or \d((, \d)* or \d)?\?$/);
       assert.equal(await page.evaluate(() => window.digitsApp.pad.result.digits[0].not_a_digit), true, letter.char);
       assert.equal(await page.evaluate(() => window.digitsApp.pad.result.text), '?');
     }

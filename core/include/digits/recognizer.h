@@ -21,6 +21,18 @@ namespace digits {
 // What `Recognition::text` shows for an input that is not a digit.
 constexpr const char* kNotADigitText = "?";
 
+// At most this many alternatives are offered for a doubtful digit: a question a person answers in
+// one tap ("1 or 7?") stays short.
+constexpr int kMaxAlternatives = 3;
+
+// How far a digit is to be trusted, from the model's calibrated thresholds (never a front end's).
+enum class Doubt {
+  kSure,       // a digit at or above the model's unsure_threshold
+  kUnsure,     // a digit below it: ask which it is
+  kNotADigit,  // a letter, a scribble, a shape (or, in a number, a stray mark)
+};
+const char* DoubtName(Doubt doubt);  // "sure", "unsure", "not_a_digit" (the result's words)
+
 struct Prediction {
   int digit = -1;                    // the most likely digit (never the "not a digit" class)
   std::vector<float> probabilities;  // softmax of the logits, one per class (label)
@@ -30,6 +42,15 @@ struct Prediction {
   // is still the best digit, for whoever wants a guess.
   bool not_a_digit = false;
   bool unsure = false;  // a digit, but its probability is below the model's unsure_threshold
+  // The classes worth offering instead of the answer (the digit, or "not a digit" when
+  // not_a_digit), best first; empty for a sure digit. For a doubtful one: the runner-ups until the
+  // answer and they together reach the model's unsure_threshold, at least one, at most
+  // kMaxAlternatives. Class indices into `probabilities` (the "not a digit" class among them).
+  std::vector<int> alternatives;
+
+  Doubt doubt() const {
+    return not_a_digit ? Doubt::kNotADigit : unsure ? Doubt::kUnsure : Doubt::kSure;
+  }
 };
 
 enum class Mode {
@@ -91,6 +112,8 @@ class Recognizer {
   Recognizer() = default;
   Status CheckOptions(const RecognizeOptions& options) const;
   Prediction MakePrediction(const std::vector<float>& logits) const;
+  // Fills p->alternatives from its doubt and probabilities (after the doubt is settled).
+  void OfferAlternatives(Prediction* p) const;
   std::string TextOf(const Prediction& p) const;
   // Classifies `digit.input` and fills the rest of `digit` (Grad-CAM if asked).
   Status Finish(const RecognizeOptions& options, DigitResult* digit);
