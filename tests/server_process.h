@@ -22,7 +22,9 @@ const std::string kModel = DIGITS_MODEL_DIR "/digits.safetensors";
 class ServerProcess {
  public:
   explicit ServerProcess(const std::string& extra_args = "") {
-    log_ = ::testing::TempDir() + "digits_serve_" + std::to_string(getpid()) + ".log";
+    static int servers = 0;  // one log each: a test may run several servers at once
+    log_ = ::testing::TempDir() + "digits_serve_" + std::to_string(getpid()) + "_" +
+           std::to_string(servers++) + ".log";
     std::remove(log_.c_str());
     const std::string site = this->site();
     std::system(("mkdir -p " + site).c_str());
