@@ -145,11 +145,17 @@ TEST(Recognize, GradCamHighlightsTheInk) {
   EXPECT_GE(checked, 90);
   EXPECT_GE(on_ink, checked * 9 / 10);
 
-  // Another class's map differs from the predicted one's.
+  // Another class's map differs from the predicted one's (fixture digit 0 is a 7).
+  Recognition predicted;
+  ASSERT_TRUE(r->RecognizeStrokes(Fixture()[0].strokes, options, &predicted).ok());
+  ASSERT_EQ(predicted.digits[0].gradcam.target_class, 7);
   options.gradcam_class = 3;
   Recognition other;
   ASSERT_TRUE(r->RecognizeStrokes(Fixture()[0].strokes, options, &other).ok());
   EXPECT_EQ(other.digits[0].gradcam.target_class, 3);
+  EXPECT_EQ(other.digits[0].prediction.probabilities, predicted.digits[0].prediction.probabilities);
+  EXPECT_NE(other.digits[0].gradcam.map, predicted.digits[0].gradcam.map);
+  EXPECT_NE(other.digits[0].gradcam.heatmap, predicted.digits[0].gradcam.heatmap);
 }
 
 // "Why 7 and not 1": the map of the difference of two logits, which is not either class's own.
