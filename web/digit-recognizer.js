@@ -180,6 +180,7 @@ export class DigitRecognizerElement extends HTMLElement {
     'required', 'images', 'keyboard'];
 
   #internals = null;
+  #formDisabled = false; // inside a disabled <fieldset> (formDisabledCallback)
   #parts = null;
   #surface = null;
   #recognizer = null;
@@ -340,7 +341,11 @@ export class DigitRecognizerElement extends HTMLElement {
   checkValidity() { return this.#internals ? this.#internals.checkValidity() : true; }
   reportValidity() { return this.#internals ? this.#internals.reportValidity() : true; }
   formResetCallback() { this.clear(); }
-  formDisabledCallback(disabled) { this.#applyDisabled(disabled); }
+  formDisabledCallback(disabled) {
+    this.#formDisabled = disabled;
+    this.#applyDisabled();
+    this.#applyEmpty();
+  }
 
   /** Clears the drawing (or the image). */
   clear() {
@@ -542,10 +547,14 @@ export class DigitRecognizerElement extends HTMLElement {
     this.#picture = null;
   }
 
-  #acceptsImages() { return this.images && !this.disabled && this.#state !== 'error'; }
+  #acceptsImages() { return this.images && !this.#off(); }
 
-  #applyDisabled(disabled) {
-    const off = disabled || this.hasAttribute('disabled') || this.#state === 'error';
+  // Disabled by its attribute or by a disabled <fieldset> (formDisabledCallback), or unusable
+  // after a failed load: no drawing, keys, buttons or images.
+  #off() { return this.disabled || this.#formDisabled || this.#state === 'error'; }
+
+  #applyDisabled() {
+    const off = this.#off();
     if (this.#surface) this.#surface.disabled = off;
     this.#parts.canvas.setAttribute('aria-disabled', String(off));
     this.#parts.image.disabled = off;
@@ -563,7 +572,7 @@ export class DigitRecognizerElement extends HTMLElement {
       ? 'Drawing area, not available: the recognizer could not start.'
       : `${label} with a mouse, a finger or a pen. Escape clears, Control+Z undoes.`);
     p.image.hidden = !this.images;
-    this.#applyDisabled(false);
+    this.#applyDisabled();
     this.#applyEmpty();
     this.#applyValidity();
   }
@@ -588,14 +597,14 @@ export class DigitRecognizerElement extends HTMLElement {
   #applyEmpty() {
     const p = this.#parts;
     const empty = !this.#surface || this.#surface.isEmpty;
-    const off = empty || this.disabled || this.#state === 'error';
+    const off = empty || this.#off();
     if (p.undo.disabled !== off) p.undo.disabled = off;
     if (p.clear.disabled !== off) p.clear.disabled = off;
     p.hint.classList.toggle('gone', !empty || this.#state === 'error');
   }
 
   #onKey(e) {
-    if (e.defaultPrevented || e.altKey || this.disabled || this.#state === 'error') return;
+    if (e.defaultPrevented || e.altKey || this.#off()) return;
     const mod = e.ctrlKey || e.metaKey;
     const key = e.key;
     if (mod && (key === 'z' || key === 'Z')) {
