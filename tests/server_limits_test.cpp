@@ -6,6 +6,7 @@
 // The connection limits are counts: the answers say which connections were admitted.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <string>
 #include <thread>
 #include <vector>

@@ -1,5 +1,6 @@
 // `digits serve` as a child process for the tests: on a free loopback port (read from its first
-// log line), with a small site in the test's temp directory.
+// log line), with a small site in the test's temp directory. Or its server in this process
+// (Serving), for tests that give it a clock of their own.
 #pragma once
 
 #include <signal.h>
@@ -13,6 +14,8 @@
 #include <thread>
 
 #include <gtest/gtest.h>
+
+#include "http_server.h"
 
 namespace digits::test {
 
@@ -81,6 +84,20 @@ class ServerProcess {
   int port_ = 0;
   bool stopped_ = false;
   std::string log_;
+};
+
+// Runs an HttpServer on its own thread until destroyed (also when an assertion ends a test).
+class Serving {
+ public:
+  explicit Serving(HttpServer* server) : server_(server), thread_([server] { server->Run(); }) {}
+  ~Serving() {
+    server_->Stop();
+    thread_.join();
+  }
+
+ private:
+  HttpServer* server_;
+  std::thread thread_;
 };
 
 }  // namespace digits::test

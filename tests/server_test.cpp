@@ -330,7 +330,7 @@ TEST(Server, BudgetAnswers503) {
   std::unique_ptr<HttpServer> server;
   const Status created = HttpServer::Create(service.get(), options, &server);
   ASSERT_TRUE(created.ok()) << created.message();
-  std::thread serving([&server] { server->Run(); });
+  const test::Serving serving(server.get());
   httplib::Client client("127.0.0.1", server->port());
 
   int before = steps;
@@ -350,8 +350,6 @@ TEST(Server, BudgetAnswers503) {
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 200) << res->body;
   EXPECT_LT(steps - before, options.budget_ms);
-  server->Stop();
-  serving.join();
 }
 
 // CORS as --cors-origin says: "*" (the default) lets any page use the API and the widget's files
