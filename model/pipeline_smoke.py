@@ -155,7 +155,9 @@ def main():
     torch.set_num_threads(1)
     os.makedirs(args.out, exist_ok=True)
     py = sys.executable
-    out = lambda name: os.path.join(args.out, name)  # noqa: E731
+
+    def out(name):
+        return os.path.join(args.out, name)
 
     print("1. training", flush=True)
     checkpoint = loss_fell(args.data, args.train)
