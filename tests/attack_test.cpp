@@ -278,7 +278,10 @@ TEST_F(AttackSuite, EveryProbeOfTheIssueAgainstOneServer) {
   // first), with integer coordinates as an attacker would send them. The answer each must get is
   // known from the drawing alone: over --max-body, 413; more separate marks than number mode
   // reads (by construction), 400; otherwise it has no more strokes than the marks number mode
-  // reads (a mark is one stroke or more), so it is read: 200.
+  // reads (a mark is one stroke or more), so it is read: 200, or 503 if the 1 s budget ran out
+  // first. Which of the two is the machine's speed (the slowest took 290 ms here, and over 1 s
+  // with two builds and a training beside it); the work itself is counted, whatever the speed,
+  // by Segment.WorkIsBoundedOnAdversarialDrawings, and timed by bench_core.
   for (const test::AdversarialDrawing& d : test::AdversarialDrawings()) {
     std::string body = "{\"mode\": \"number\", \"strokes\": [";
     for (const Stroke& stroke : d.strokes) {
@@ -308,8 +311,13 @@ TEST_F(AttackSuite, EveryProbeOfTheIssueAgainstOneServer) {
         std::thread other([&] { a = Exchange(port, Post("/predict", "application/json", body)); });
         b = Exchange(port, Post("/predict", "application/json", body));
         other.join();
-        if (round == 0) expect(name.c_str(), a, status);
-        EXPECT_EQ(b.status, status) << name;
+        for (const Reply* r : {&a, &b}) {
+          const bool at_budget =
+              status == 200 && r->status == 503 && r->body.find("time budget") != std::string::npos;
+          if (!at_budget) EXPECT_EQ(r->status, status) << name << ": " << r->head << r->body;
+        }
+        if (round == 0)
+          std::printf("  %-40s %d in %.0f ms\n", name.c_str(), a.status, a.seconds * 1000);
       }
     });
   }
