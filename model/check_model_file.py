@@ -182,6 +182,8 @@ def check(model_path, golden_paths, tol=1e-4):
     for gp in golden_paths:
         with open(gp) as f:
             gold = json.load(f)
+        if not gold.get("cases"):  # a golden file that checks nothing must not pass as checked
+            raise SystemExit(f"{gp}: no golden cases")
         for c in gold["cases"]:
             logits, cam = gradcam(arch, t, c["input"], c["gradcam"]["class"])
             assert cam.shape == (c["gradcam"]["height"], c["gradcam"]["width"])

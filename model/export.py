@@ -2,6 +2,8 @@
 """Export the trained model: core safetensors (F32 + F16), ONNX, golden files, error lists, report.
 
     /usr/bin/python3 model/export.py --data ../shared/data/mnist [--baseline OLD.safetensors]
+    /usr/bin/python3 model/export.py --smoke --checkpoint CKPT --out DIR --golden DIR/digits.golden.json
+                                     # CI (model/pipeline_smoke.py): the smoke sets, elsewhere
 
 From model/checkpoints/best.pt (written by train.py), on the validation sets of held-out writers
 (data_mix.eval_sets: exactly the pixels the core computes), it fits a temperature (folded into the
@@ -363,7 +365,13 @@ def main():
     ap.add_argument("--baseline", default="", help="an earlier model file: its numbers on the same "
                     "sets go in the summary as 'before' (MNIST-only model: git show 855bb37:model/"
                     "digits.safetensors)")
+    ap.add_argument("--smoke", action="store_true", help="CI: the smoke sets (500 MNIST and 500 CVL "
+                    "images; data_mix.eval_sets), in minutes; needs --out and --golden elsewhere "
+                    "than the shipped files")
     args = ap.parse_args()
+    if args.smoke and (os.path.abspath(args.out) == HERE or
+                       os.path.abspath(args.golden) == os.path.abspath(ap.get_default("golden"))):
+        ap.error("--smoke writes a smoke model: give --out and --golden outside model/ and tests/data")
     torch.set_num_threads(1)
 
     if args.checkpoint.endswith(".safetensors"):
@@ -385,8 +393,9 @@ def main():
 
     print("evaluation sets ...", flush=True)
     # after a final fit (train.py --fold-cvl-val) CVL's validation writers are training data
-    val_sets = data_mix.eval_sets("val", args.data, skip=tr.validation_skip(ck["args"]))
-    test_sets = data_mix.eval_sets("test", args.data)
+    val_sets = data_mix.eval_sets("val", args.data, smoke=args.smoke,
+                                  skip=tr.validation_skip(ck["args"]))
+    test_sets = data_mix.eval_sets("test", args.data, smoke=args.smoke)
 
     # --- calibration (temperature, fitted on validation) and thresholds (chosen on validation) ---
     _, _, val_logits = evaluate_file(arch0, tensors, val_sets, 0.0, 1.0)

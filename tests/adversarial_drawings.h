@@ -14,6 +14,8 @@ namespace digits::test {
 struct AdversarialDrawing {
   std::string name;
   std::vector<Stroke> strokes;
+  // More separate marks than number mode reads (kMaxNumberMarks), by construction: refused.
+  bool too_many_marks = false;
 };
 
 // A dense zigzag of `points` points inside a w x h box at (x, y).
@@ -74,7 +76,7 @@ inline std::vector<AdversarialDrawing> AdversarialDrawings() {
     const float x = 997.0f * static_cast<float>(k);
     dots.push_back({{x, 0.0f}, {x + 1.0f, 10.0f * static_cast<float>(k % 7)}});
   }
-  out.push_back({"1000 far apart", dots});
+  out.push_back({"1000 far apart", dots, /*too_many_marks=*/true});
   // One stroke of 10,000 points zigzagging across the whole coordinate range, and 9 more.
   std::vector<Stroke> wide;
   for (int k = 0; k < 10; ++k) {

@@ -18,7 +18,8 @@
 namespace digits {
 namespace {
 
-const char* const kModel = DIGITS_MODEL_DIR "/digits.safetensors";
+// A test model (random weights, tests/data): bad input is refused, or read, whatever the weights.
+const char* const kModel = DIGITS_TEST_DATA "/tiny_gap.safetensors";
 
 class BadInput : public ::testing::Test {
  protected:

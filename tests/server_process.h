@@ -1,5 +1,6 @@
 // `digits serve` as a child process for the tests: on a free loopback port (read from its first
-// log line), with a small site in the test's temp directory.
+// log line), with a small site in the test's temp directory. Or its server in this process
+// (Serving), for tests that give it a clock of their own.
 #pragma once
 
 #include <signal.h>
@@ -14,6 +15,8 @@
 
 #include <gtest/gtest.h>
 
+#include "http_server.h"
+
 namespace digits::test {
 
 const std::string kModel = DIGITS_MODEL_DIR "/digits.safetensors";
@@ -22,7 +25,9 @@ const std::string kModel = DIGITS_MODEL_DIR "/digits.safetensors";
 class ServerProcess {
  public:
   explicit ServerProcess(const std::string& extra_args = "") {
-    log_ = ::testing::TempDir() + "digits_serve_" + std::to_string(getpid()) + ".log";
+    static int servers = 0;  // one log each: a test may run several servers at once
+    log_ = ::testing::TempDir() + "digits_serve_" + std::to_string(getpid()) + "_" +
+           std::to_string(servers++) + ".log";
     std::remove(log_.c_str());
     const std::string site = this->site();
     std::system(("mkdir -p " + site).c_str());
@@ -79,6 +84,20 @@ class ServerProcess {
   int port_ = 0;
   bool stopped_ = false;
   std::string log_;
+};
+
+// Runs an HttpServer on its own thread until destroyed (also when an assertion ends a test).
+class Serving {
+ public:
+  explicit Serving(HttpServer* server) : server_(server), thread_([server] { server->Run(); }) {}
+  ~Serving() {
+    server_->Stop();
+    thread_.join();
+  }
+
+ private:
+  HttpServer* server_;
+  std::thread thread_;
 };
 
 }  // namespace digits::test

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <fstream>
 #include <thread>
@@ -15,6 +16,7 @@
 #include "adversarial_drawings.h"
 #include "digits/limits.h"
 #include "fixtures.h"
+#include "http_server.h"
 #include "image_io.h"
 #include "mnist.h"
 #include "predict_service.h"
@@ -76,6 +78,30 @@ TEST(Server, AnswersEqualTheCli) {
   ASSERT_EQ(got["digits"].size(), 2u);
   EXPECT_EQ(got["digits"], want["digits"]);
   EXPECT_EQ(got["digits"][0]["gradcam"]["map"].size(), 28u * 28u);  // flat, row-major
+
+  // Grad-CAM of a class against another ("why 4 and not 9"): served, and the same as the CLI's.
+  const std::vector<Stroke>& four = fixture[4].strokes;
+  res = client.Post("/predict",
+                    test::StrokesToJson(four, {{"gradcam", true}, {"class", 4}, {"versus", 9}}),
+                    "application/json");
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  const json versus = json::parse(res->body);
+  ASSERT_EQ(versus["digits"].size(), 1u);
+  const json& cam = versus["digits"][0]["gradcam"];
+  EXPECT_EQ(cam["class"], 4);
+  EXPECT_EQ(cam["versus"], 9);
+  EXPECT_EQ(cam["map"].size(), 28u * 28u);
+  const json cli_versus =
+      CliRecognize("--strokes", WriteTemp("four.json", test::StrokesToJson(four)),
+                   "--gradcam " + WriteTemp("four.png", "") + " --class 4 --versus 9");
+  EXPECT_EQ(versus["digits"], cli_versus["digits"]);
+  // ... and not the map of class 4 alone.
+  res = client.Post("/predict", test::StrokesToJson(four, {{"gradcam", true}, {"class", 4}}),
+                    "application/json");
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  EXPECT_NE(json::parse(res->body)["digits"][0]["gradcam"]["map"], cam["map"]);
 
   // An MNIST digit as PNG.
   const std::string png = MnistPng(0);
@@ -284,13 +310,30 @@ TEST(PredictService, StopsWhenTheClientGoesOrTheBudgetIsSpent) {
   EXPECT_EQ(service->Predict("application/json", body).body, full.body);
 }
 
-// Over HTTP: a number that needs more than --budget gets 503 while a small request is served.
+// Over HTTP, on the server's own code and sockets (in this process), with a clock that advances
+// one millisecond each time the work reads it: a request's time is the count of its steps (one
+// when it starts, one before waiting for a recognizer, one before each digit), whatever the
+// machine's speed. 64 marks in number mode take more steps than a budget of 20 and get 503, the
+// work stopping there (no digit after the budget); one digit takes 3 and is served.
 TEST(Server, BudgetAnswers503) {
-  ServerProcess server("--threads 1 --budget 20");
-  ASSERT_GT(server.port(), 0) << server.log();
-  httplib::Client client("127.0.0.1", server.port());
-  // 64 far-apart strokes (as many marks as number mode reads), each recognized with Grad-CAM:
-  // about 64 forward and backward passes (~50 ms), over twice the budget.
+  std::unique_ptr<PredictService> service;
+  ServiceOptions service_options;
+  service_options.recognizers = 1;
+  ASSERT_TRUE(PredictService::Create(kModel, service_options, &service).ok());
+  std::atomic<int> steps{0};
+  const std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  HttpServerOptions options;
+  options.port = 0;
+  options.threads = 1;
+  options.budget_ms = 20;
+  options.budget_clock = [&steps, start] { return start + std::chrono::milliseconds(steps++); };
+  std::unique_ptr<HttpServer> server;
+  const Status created = HttpServer::Create(service.get(), options, &server);
+  ASSERT_TRUE(created.ok()) << created.message();
+  const test::Serving serving(server.get());
+  httplib::Client client("127.0.0.1", server->port());
+
+  int before = steps;
   auto res = client.Post("/predict",
                          test::StrokesToJson(test::SeparateMarks(kMaxNumberMarks),
                                              {{"mode", "number"}, {"gradcam", true}}),
@@ -298,11 +341,15 @@ TEST(Server, BudgetAnswers503) {
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 503) << res->body;
   EXPECT_NE(res->body.find("time budget"), std::string::npos) << res->body;
+  // The budget's 20 steps and the one that found it spent: the other 40-odd marks never ran.
+  EXPECT_EQ(steps - before, options.budget_ms + 1);
+
+  before = steps;
   const std::vector<test::FixtureDigit> fixture = test::LoadStrokeFixture();
   res = client.Post("/predict", test::StrokesToJson(fixture[0].strokes), "application/json");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 200) << res->body;
-  EXPECT_EQ(server.Stop(), 0);
+  EXPECT_LT(steps - before, options.budget_ms);
 }
 
 // CORS as --cors-origin says: "*" (the default) lets any page use the API and the widget's files

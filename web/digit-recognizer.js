@@ -204,6 +204,7 @@ export class DigitRecognizerElement extends HTMLElement {
     'required', 'images', 'keyboard', 'require-sure'];
 
   #internals = null;
+  #formDisabled = false; // inside a disabled <fieldset> (formDisabledCallback)
   #parts = null;
   #surface = null;
   #recognizer = null;
@@ -402,7 +403,11 @@ export class DigitRecognizerElement extends HTMLElement {
   checkValidity() { return this.#internals ? this.#internals.checkValidity() : true; }
   reportValidity() { return this.#internals ? this.#internals.reportValidity() : true; }
   formResetCallback() { this.clear(); }
-  formDisabledCallback(disabled) { this.#applyDisabled(disabled); }
+  formDisabledCallback(disabled) {
+    this.#formDisabled = disabled;
+    this.#applyDisabled();
+    this.#applyEmpty();
+  }
 
   /** Clears the drawing (or the image); undo() brings it back. */
   clear() {
@@ -668,10 +673,14 @@ export class DigitRecognizerElement extends HTMLElement {
     this.#picture = null;
   }
 
-  #acceptsImages() { return this.images && !this.disabled && this.#state !== 'error'; }
+  #acceptsImages() { return this.images && !this.#off(); }
 
-  #applyDisabled(disabled) {
-    const off = disabled || this.hasAttribute('disabled') || this.#state === 'error';
+  // Disabled by its attribute or by a disabled <fieldset> (formDisabledCallback), or unusable
+  // after a failed load: no drawing, keys, buttons or images.
+  #off() { return this.disabled || this.#formDisabled || this.#state === 'error'; }
+
+  #applyDisabled() {
+    const off = this.#off();
     if (this.#surface) this.#surface.disabled = off;
     this.#parts.canvas.setAttribute('aria-disabled', String(off));
     this.#parts.image.disabled = off;
@@ -689,7 +698,7 @@ export class DigitRecognizerElement extends HTMLElement {
       ? 'Drawing area, not available: the recognizer could not start.'
       : `${label} with a mouse, a finger or a pen. Escape clears, Control+Z undoes.`);
     p.image.hidden = !this.images;
-    this.#applyDisabled(false);
+    this.#applyDisabled();
     this.#applyEmpty();
     this.#applyValidity();
   }
@@ -721,7 +730,7 @@ export class DigitRecognizerElement extends HTMLElement {
   #applyEmpty() {
     const p = this.#parts;
     const empty = !this.#surface || this.#surface.isEmpty;
-    const off = this.disabled || this.#state === 'error';
+    const off = this.#off();
     const noUndo = off || !this.#surface || !this.#surface.canUndo;
     const noRedo = off || !this.#surface || !this.#surface.canRedo;
     if (p.undo.disabled !== noUndo) p.undo.disabled = noUndo;
@@ -731,7 +740,7 @@ export class DigitRecognizerElement extends HTMLElement {
   }
 
   #onKey(e) {
-    if (e.defaultPrevented || e.altKey || this.disabled || this.#state === 'error') return;
+    if (e.defaultPrevented || e.altKey || this.#off()) return;
     const mod = e.ctrlKey || e.metaKey;
     const key = e.key;
     if (mod && (key === 'z' || key === 'Z')) {

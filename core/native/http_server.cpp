@@ -287,7 +287,8 @@ class Session : public std::enable_shared_from_this<Session> {
         response = {reply.status, reply.content_type, reply.body, {}};
         AddCommonHeaders(o.cors, request, false, &response);
       } else {
-        control.deadline = start + std::chrono::milliseconds(o.budget_ms);
+        control.clock = o.budget_clock;
+        control.deadline = control.Now() + std::chrono::milliseconds(o.budget_ms);
         response = HandleHttpRequest(*self->server_->service, self->server_->site_root, request,
                                      control, o.cors);
       }

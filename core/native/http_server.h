@@ -12,6 +12,8 @@
 // Range requests are honoured (Accept-Ranges: none).
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -60,6 +62,8 @@ struct HttpServerOptions {
   double header_timeout_seconds = 5;  // the headers (and a keep-alive connection's idle time)
   double stall_timeout_seconds = 1;   // silence within a request that has begun
   int budget_ms = 1000;               // compute per request
+  // The budget's clock (RequestControl::clock; steady_clock when empty): tests only.
+  std::function<std::chrono::steady_clock::time_point()> budget_clock;
   int max_connections = 256;
   int max_connections_per_client = 16;
   CorsPolicy cors;

@@ -95,7 +95,7 @@ class PredictService::Lease {
     const auto ready = [this] { return !service_->idle_.empty(); };
     if (control.deadline == std::chrono::steady_clock::time_point::max()) {
       service_->available_.wait(lock, ready);
-    } else if (!service_->available_.wait_until(lock, control.deadline, ready)) {
+    } else if (!service_->available_.wait_until(lock, control.deadline, ready)) {  // real time
       return;
     }
     recognizer_ = std::move(service_->idle_.back());

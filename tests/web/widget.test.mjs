@@ -94,6 +94,10 @@ before(async () => {
           `${W}/nowhere/digit-recognizer.js`),
       },
       '/missing.html': { body: hostPage(`<digit-recognizer id="gone" model="${W}/missing.safetensors"></digit-recognizer>`) },
+      '/disabled.html': {
+        body: hostPage(`<form id="fd"><digit-recognizer id="attr" name="attr" disabled keyboard="document"></digit-recognizer>
+<fieldset id="fs"><digit-recognizer id="inset" name="inset" keyboard="document"></digit-recognizer></fieldset></form>`),
+      },
     },
   });
   browser = await launch();
@@ -431,6 +435,55 @@ describe('<digit-recognizer>', () => {
       assert.ok(cut.page <= width, `the page scrolls sideways at ${width}px`);
       assert.deepEqual(cut.pre, cut.pre.map(() => 0), `a snippet is cut off at ${width}px`);
       assert.ok(cut.right <= width);
+    }
+    await log.check();
+    await ctx.close();
+  });
+
+  test('disabled, by its attribute or by a disabled <fieldset>: no drawing, keys, buttons or images, not submitted; enabled again, it draws', async () => {
+    const { ctx, page, log } = await open('disabled.html');
+    await page.waitForFunction(() => [...document.querySelectorAll('digit-recognizer')].every((e) => e.dataset.state === 'ready'));
+    await page.$eval('#fs', (f) => { f.disabled = true; });
+    const d = confident()[2];
+    const shadow = (id, selector, read) => page.$eval(`#${id}`, (e, [s, r]) => {
+      const el = e.shadowRoot.querySelector(s);
+      return r === 'disabled' ? el.disabled : el.getAttribute(r);
+    }, [selector, read]);
+    const enable = {
+      attr: () => page.$eval('#attr', (e) => { e.disabled = false; }),
+      inset: () => page.$eval('#fs', (f) => { f.disabled = false; }),
+    };
+    for (const id of ['attr', 'inset']) {
+      // Drawing with the mouse draws nothing and reads nothing.
+      await drawWithMouse(page, `digit-recognizer#${id} >> canvas.ink`, d.strokes);
+      assert.equal(await page.$eval(`#${id}`, (e) => e.strokes.length), 0, `${id}: drawn on while disabled`);
+      assert.equal(await page.$eval(`#${id}`, (e) => e.value), '');
+      assert.equal(await shadow(id, 'canvas.ink', 'aria-disabled'), 'true', `${id}: aria-disabled`);
+      assert.equal(await shadow(id, '[part~="image"]', 'disabled'), true, `${id}: the image button`);
+      // A program may still set strokes; the buttons and keys do not undo or clear them.
+      await page.$eval(`#${id}`, (e, s) => { e.strokes = s; }, d.strokes);
+      await page.waitForFunction((i) => document.getElementById(i).value !== '', id);
+      assert.equal(await shadow(id, '[part~="undo"]', 'disabled'), true, `${id}: undo enabled while disabled`);
+      assert.equal(await shadow(id, '[part~="clear"]', 'disabled'), true, `${id}: clear enabled while disabled`);
+      await page.keyboard.press('Escape');  // keyboard="document": would clear anywhere
+      await page.keyboard.press('Backspace');
+      assert.equal(await page.$eval(`#${id}`, (e) => e.strokes.length), d.strokes.length, `${id}: a key acted while disabled`);
+      // A change of another attribute does not enable it.
+      await page.$eval(`#${id}`, (e) => { e.gradcam = true; });
+      assert.equal(await shadow(id, 'canvas.ink', 'aria-disabled'), 'true', `${id}: enabled by another attribute`);
+      // A disabled control is not submitted.
+      assert.equal(await page.evaluate((i) => new FormData(document.getElementById('fd')).has(i), id), false);
+    }
+    for (const id of ['attr', 'inset']) {
+      await enable[id]();
+      assert.equal(await shadow(id, 'canvas.ink', 'aria-disabled'), 'false', `${id}: still disabled`);
+      assert.equal(await shadow(id, '[part~="clear"]', 'disabled'), false, `${id}: clear still disabled`);
+      await page.$eval(`#${id} >> canvas.ink`, (c) => c.focus()).catch(() => {});
+      await page.keyboard.press('Escape');
+      await page.waitForFunction((i) => document.getElementById(i).strokes.length === 0, id);
+      await drawWithMouse(page, `digit-recognizer#${id} >> canvas.ink`, d.strokes);
+      await page.waitForFunction(([i, l]) => document.getElementById(i).value === l, [id, String(d.label)]);
+      assert.equal(await page.evaluate((i) => new FormData(document.getElementById('fd')).get(i), id), String(d.label));
     }
     await log.check();
     await ctx.close();
