@@ -18,7 +18,7 @@ Pools (training writers only; see handwriting.py for the writer splits):
   synth        synthetic scribbles, lines, specks, shapes, fresh each epoch       -> class 10
   synth_img    synthetic images (specks, blobs, gradients, noise) through the image twin -> 10
 The image twin's pools (cvl, semeion, synth_img) leave out its last step, the thinning, unless
-thin_images (train.py --thin-images): the shipped model trained without it.
+thin_images (train.py --thin-images): run 36 trained without it, run 46 (shipped) with it.
 Image pools get the image augmentation of train.augment; stroke pools get stroke variation
 (vary_strokes) and are rendered exactly as the core would.
 """
@@ -186,8 +186,8 @@ class Mixture:
             Xc, Yc, Xv, Yv = Xc[:800], Yc[:800], Xv[:200], Yv[:200]
         if fold_cvl_val:  # the final fit: CVL's 20 validation writers train too (train.py)
             Xc, Yc = np.concatenate([Xc, Xv]), np.concatenate([Yc, Yv])
-        # The shipped model trained on images without the image path's thinning (train.py
-        # --thin-images trains on them as the core computes them now).
+        # Run 36 trained on images without the image path's thinning; train.py --thin-images
+        # (run 46) trains on them as the core computes them now.
         P, keep = image_pool(Xc, thin=thin_images)
         self.img["cvl"] = (P, torch.from_numpy(Yc[keep]))
         Xs, Ys = hw.semeion()

@@ -447,7 +447,7 @@ def parse_args(argv=None):
     ap.add_argument("--thin-images", action="store_true", help="train on the image pools (CVL, "
                     "Semeion, synthetic images) as the core's image path computes them now, its "
                     "last step the thinning (raster.thin_strokes); without it, as they were before "
-                    "that step, which is what the shipped model trained on (validation and test "
+                    "that step (run 36 trained so; run 46, shipped, with it; validation and test "
                     "sets always go through the whole path)")
     ap.add_argument("--pen", action="store_true", help="the pen writers join the mixture and "
                     "the validation: CROHME's digits, and its symbols, Omniglot and QuickDraw as "
