@@ -240,7 +240,7 @@ QUICKDRAW_LOOK_ALIKES = {
     "cookie", "bracelet", "octagon", "hexagon", "stop sign", "soccer ball", "basketball",
     "baseball", "pond", "potato", "blueberry", "door", "cell phone", "remote control", "lipstick",
     "lighter", "candle", "string bean", "wine bottle", "light bulb", "microphone", "syringe",
-    "fork", "paintbrush", "see saw", "river", "ocean", "hook",
+    "fork", "paintbrush", "see saw", "river", "ocean",
 }
 
 
