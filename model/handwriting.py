@@ -173,13 +173,17 @@ def _strokes(sample):
     return [np.asarray(st, np.float32).reshape(-1, 2) for st in sample if len(st)]
 
 
+def _gz_samples(data, folder, name):
+    """The "samples" list of one of the gzip JSON files (CROHME, Omniglot, QuickDraw)."""
+    with gzip.open(os.path.join(data, folder, name), "rt") as f:
+        return json.load(f)["samples"]
+
+
 def crohme(data=DATA):
     """-> list of (strokes, label, writer key, ui); y down, in the tablet's units (each symbol
     keeps its place in its expression: the stroke path normalizes by the box)."""
-    with gzip.open(os.path.join(data, "crohme", "crohme2014-symbols.json.gz"), "rt") as f:
-        raw = json.load(f)["samples"]
     out = []
-    for r in raw:
+    for r in _gz_samples(data, "crohme", "crohme2014-symbols.json.gz"):
         strokes = _strokes(r["strokes"])
         if strokes:
             out.append((strokes, r["label"], r["writer"], r["ui"]))
@@ -246,10 +250,8 @@ QUICKDRAW_LOOK_ALIKES = {
 
 def omniglot(data=DATA):
     """-> list of (strokes, alphabet, character number, drawer number)."""
-    with gzip.open(os.path.join(data, "omniglot", "omniglot-strokes.json.gz"), "rt") as f:
-        raw = json.load(f)["samples"]
     out = []
-    for r in raw:
+    for r in _gz_samples(data, "omniglot", "omniglot-strokes.json.gz"):
         strokes = _strokes(r["strokes"])
         if strokes:
             out.append((strokes, r["alphabet"], int(r["character"][len("character"):]),
@@ -271,9 +273,12 @@ def omniglot_split(split, data=DATA):
 
 def quickdraw(data=DATA):
     """-> list of (strokes, category)."""
-    with gzip.open(os.path.join(data, "quickdraw", "quickdraw-sample.json.gz"), "rt") as f:
-        raw = json.load(f)["samples"]
-    return [(_strokes(r["strokes"]), r["word"]) for r in raw if _strokes(r["strokes"])]
+    out = []
+    for r in _gz_samples(data, "quickdraw", "quickdraw-sample.json.gz"):
+        strokes = _strokes(r["strokes"])
+        if strokes:
+            out.append((strokes, r["word"]))
+    return out
 
 
 def quickdraw_split(split, data=DATA):
