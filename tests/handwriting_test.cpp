@@ -45,11 +45,6 @@ std::unique_ptr<Recognizer> Load(BackendKind kind) {
   return test::LoadRecognizer(kModel, kind);
 }
 
-// "digits_int8.safetensors" of a model path, for the messages.
-std::string FileName(const std::string& path) {
-  return path.substr(path.find_last_of('/') + 1);
-}
-
 struct Tally {
   int count = 0, correct = 0, not_a_digit = 0, unsure = 0;
   int refused() const { return not_a_digit; }
@@ -93,7 +88,7 @@ TEST(Handwriting, UnseenPenWritersAreRead) {
       ASSERT_TRUE(r);
       const Tally t = Read(r.get(), uji);
       std::printf("%s %s: UJI unseen writers: %d of %d right (%.1f%%), %d refused, %d flagged\n",
-                  FileName(model).c_str(), BackendName(kind), t.correct, t.count,
+                  test::FileName(model).c_str(), BackendName(kind), t.correct, t.count,
                   100.0 * t.correct / t.count, t.refused(), t.flagged());
       // The card: 198 of 200 (99.0%), none refused; the target, 98.5%, is 197 (the MNIST-only
       // model read 96.0%). One digit of 200 is half a point: the set is small.
@@ -118,8 +113,8 @@ TEST(Handwriting, LettersAreNotDigits) {
       ASSERT_TRUE(r);
       const Tally t = Read(r.get(), letters);
       std::printf("%s %s: letters: %d of %d flagged (%d not a digit, %d unsure)\n",
-                  FileName(model).c_str(), BackendName(kind), t.flagged(), t.count, t.not_a_digit,
-                  t.unsure);
+                  test::FileName(model).c_str(), BackendName(kind), t.flagged(), t.count,
+                  t.not_a_digit, t.unsure);
       EXPECT_TRUE(test::AtLeast(t.flagged(), t.count, test::kLettersFlagged))
           << model << " " << BackendName(kind) << ": " << t.flagged() << " of " << t.count;
       // Most of them as what they are, "not a digit", rather than a doubtful digit.
@@ -143,7 +138,7 @@ TEST(Handwriting, TracedDigitsAreReadAndRarelyRefused) {
       std::printf(
           "%s %s: traced digits: %d of %d right (%.2f%%), %d flagged (%d not a digit, %d "
           "unsure)\n",
-          FileName(model).c_str(), BackendName(kind), t.correct, t.count,
+          test::FileName(model).c_str(), BackendName(kind), t.correct, t.count,
           100.0 * t.correct / t.count, t.flagged(), t.not_a_digit, t.unsure);
       // The card: 1,182 of 1,200 (98.50%, the target exactly), none refused, 3.92% flagged.
       EXPECT_TRUE(test::AtLeast(t.correct, t.count, test::kTracedAccuracy))
@@ -282,7 +277,7 @@ TEST(Handwriting, CvlScansMeetTheTargetAndMatchTheCard) {
     std::printf(
         "%s %s: CVL test through the image path: %.2f%% (%d errors; card: %d), %d "
         "refused, %d flagged\n",
-        FileName(model).c_str(), backend, 100 * j["accuracy"].get<double>(), errors,
+        test::FileName(model).c_str(), backend, 100 * j["accuracy"].get<double>(), errors,
         recorded_errors, refused, flagged);
     EXPECT_TRUE(test::AtLeast(count - errors, count, test::kCvlAccuracy))
         << model << " " << backend << ": " << errors << " errors";
@@ -291,7 +286,7 @@ TEST(Handwriting, CvlScansMeetTheTargetAndMatchTheCard) {
     EXPECT_TRUE(test::AtMost(flagged, count, test::kDigitsFlaggedMost))
         << model << " " << backend << ": " << flagged << " flagged";
     // Float rounding in the twin can tip a borderline scan either way.
-    if (FileName(model) == "digits.safetensors") {
+    if (test::FileName(model) == "digits.safetensors") {
       EXPECT_LE(std::abs(errors - recorded_errors), 5) << backend;
     }
   }

@@ -50,10 +50,6 @@ bool Flagged(const Prediction& p) {
   return p.unsure || p.not_a_digit;
 }
 
-std::string FileName(const std::string& path) {
-  return path.substr(path.find_last_of('/') + 1);
-}
-
 struct DigitTally {
   int count = 0, right = 0, refused = 0, flagged = 0;
   int flagged_wrong = 0, unflagged_right = 0;
@@ -97,7 +93,7 @@ TEST(PenWriters, DigitsAreReadAndTheDoubtIsHonest) {
     for (BackendKind kind : test::AvailableBackends()) {
       std::unique_ptr<Recognizer> r = test::LoadRecognizer(model, kind);
       ASSERT_TRUE(r);
-      const std::string what = FileName(model) + " " + BackendName(kind);
+      const std::string what = test::FileName(model) + " " + BackendName(kind);
       const DigitTally t = ReadDigits(r.get(), Fixture());
       ASSERT_GE(t.count, 300);
       std::printf(
@@ -127,7 +123,7 @@ TEST(PenWriters, KnownHardCasesAreReadOrFlagged) {
     for (BackendKind kind : test::AvailableBackends()) {
       std::unique_ptr<Recognizer> r = test::LoadRecognizer(model, kind);
       ASSERT_TRUE(r);
-      const std::string what = FileName(model) + " " + BackendName(kind);
+      const std::string what = test::FileName(model) + " " + BackendName(kind);
       int confident_errors = 0;
       for (int i : hard) {
         const PenSample& s = Fixture().at(i);
@@ -154,7 +150,7 @@ TEST(PenWriters, LettersAndSymbolsAreFlagged) {
     for (BackendKind kind : test::AvailableBackends()) {
       std::unique_ptr<Recognizer> r = test::LoadRecognizer(model, kind);
       ASSERT_TRUE(r);
-      const std::string what = FileName(model) + " " + BackendName(kind);
+      const std::string what = test::FileName(model) + " " + BackendName(kind);
       int count = 0, flagged = 0, refused = 0;
       std::string missed;
       for (const PenSample& s : Fixture()) {
@@ -189,7 +185,7 @@ TEST(PenWriters, NumbersAreReadOrFlagged) {
     for (BackendKind kind : test::AvailableBackends()) {
       std::unique_ptr<Recognizer> r = test::LoadRecognizer(model, kind);
       ASSERT_TRUE(r);
-      const std::string what = FileName(model) + " " + BackendName(kind);
+      const std::string what = test::FileName(model) + " " + BackendName(kind);
       int exact = 0, misread = 0, misread_flagged = 0;
       for (const PenSample& s : numbers) {
         Recognition result;

@@ -43,6 +43,11 @@ inline bool AtMost(int part, int count, int basis_points) {
   return int64_t{part} * 10000 <= int64_t{count} * basis_points;
 }
 
+// "digits_int8.safetensors" of a model path, for the messages.
+inline std::string FileName(const std::string& path) {
+  return path.substr(path.find_last_of('/') + 1);
+}
+
 // The shipped model files the targets hold for: F32, F16 (CLI and server) and int8 (the site).
 inline std::vector<std::string> ShippedModels() {
   return {DIGITS_MODEL_DIR "/digits.safetensors", DIGITS_MODEL_DIR "/digits_f16.safetensors",
