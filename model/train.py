@@ -686,7 +686,10 @@ def train(args):
     # ---- final report with the best checkpoint (the test sets are used here only) ----
     ck = torch.load(best_path)
     model.load_state_dict(ck["model"])
-    test_sets = data_mix.eval_sets("test", args.data, smoke=args.smoke)
+    # The pen writers' test sets with the pen writers' training only, as the validation sets: a
+    # run without --pen reports what run 36 reported (and a smoke run skips loading CROHME,
+    # Omniglot and Quick, Draw!, a minute of CI each).
+    test_sets = data_mix.eval_sets("test", args.data, smoke=args.smoke, pen=args.pen)
     vres, vscore, _ = evaluate_sets(model, val_sets)
     tres, _, _ = evaluate_sets(model, test_sets)
     tag = args.tag
