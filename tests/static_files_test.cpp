@@ -104,6 +104,19 @@ TEST_F(StaticFiles, ValidatorsAndCacheControl) {
   EXPECT_EQ(Header(Get("/ink.0123456789.js"), "Cache-Control"),
             "public, max-age=31536000, immutable");
   EXPECT_EQ(Header(Get("/digits.wasm"), "Cache-Control"), "no-cache");
+  // Under a list of origins the answer varies by Origin too: one Vary header with both.
+  CorsPolicy listed;
+  listed.any = false;
+  listed.origins = {"https://a.example"};
+  HttpRequest from_a;
+  from_a.method = "GET";
+  from_a.target = "/digits.wasm";
+  from_a.origin = "https://a.example";
+  const HttpResponse cors = HandleHttpRequest(*service_, root_, from_a, {}, listed);
+  EXPECT_EQ(Header(cors, "Vary"), "Accept-Encoding, Origin");
+  EXPECT_EQ(std::count_if(cors.headers.begin(), cors.headers.end(),
+                          [](const auto& h) { return h.first == "Vary"; }),
+            1);
   // Not files: not for caches.
   EXPECT_EQ(Header(Get("/missing.js"), "Cache-Control"), "no-store");
   EXPECT_EQ(Header(Get("/healthz"), "Cache-Control"), "no-store");
