@@ -1,4 +1,5 @@
-// The routes of `digits serve` and its static files, independent of sockets (http_server.h).
+// The routes of `digits serve`, independent of sockets (http_server.h); the static files are
+// static_files.cpp.
 #include <sys/stat.h>
 
 #include <algorithm>
