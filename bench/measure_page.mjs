@@ -60,7 +60,8 @@ try {
     await page.waitForSelector('html[data-state="ready"]');
     await page.waitForLoadState('networkidle');
     const rows = [...files].map(([name, body]) => ({
-      name: name === '/' ? '/index.html' : name, raw: body.length, gzip: gzipSync(body, { level: 9 }).length,
+      // The site build's content-hashed names (name.<10 hex>.ext) shown as the source's names.
+      name: name === '/' ? '/index.html' : name.replace(/\.[0-9a-f]{10}\./, '.'), raw: body.length, gzip: gzipSync(body, { level: 9 }).length,
     })).sort((a, b) => b.raw - a.raw);
     result.download = {
       files: rows,

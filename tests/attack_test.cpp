@@ -158,6 +158,45 @@ std::string MnistLikePng() {
   return std::string(png.begin(), png.end());
 }
 
+// ServerProcess's index.html.
+constexpr char kPage[] = "<!doctype html><title>digits</title>";
+
+std::string Gzip(const std::string& bytes) {
+  z_stream z{};
+  deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);  // +16: the gzip format
+  std::string out(compressBound(static_cast<uLong>(bytes.size())) + 32, '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data()));
+  z.avail_in = static_cast<uInt>(bytes.size());
+  z.next_out = reinterpret_cast<Bytef*>(&out[0]);
+  z.avail_out = static_cast<uInt>(out.size());
+  deflate(&z, Z_FINISH);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  return out;
+}
+
+std::string Gunzip(const std::string& bytes) {
+  z_stream z{};
+  inflateInit2(&z, 15 + 16);
+  std::string out(1 << 16, '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data()));
+  z.avail_in = static_cast<uInt>(bytes.size());
+  z.next_out = reinterpret_cast<Bytef*>(&out[0]);
+  z.avail_out = static_cast<uInt>(out.size());
+  const int status = inflate(&z, Z_FINISH);
+  out.resize(status == Z_STREAM_END ? z.total_out : 0);
+  inflateEnd(&z);
+  return out;
+}
+
+// A header's value in a reply's head ("" when absent).
+std::string HeaderOf(const Reply& r, const std::string& name) {
+  const size_t at = r.head.find("\r\n" + name + ": ");
+  if (at == std::string::npos) return "";
+  const size_t begin = at + name.size() + 4;
+  return r.head.substr(begin, r.head.find("\r\n", begin) - begin);
+}
+
 class AttackSuite : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -172,6 +211,10 @@ class AttackSuite : public ::testing::Test {
     symlink("/etc/passwd", (site + "/passwd.txt").c_str());
     std::ofstream(site + "/digits.mjs") << "export const x = 1;";
     std::ofstream(site + "/embed.html") << "<!doctype html><title>embed</title>";
+    // The site build's variants: a real gzip of the page (cpp-httplib clients in the other
+    // server tests decode it), and a .br that is a symlink out of the site.
+    std::ofstream(site + "/index.html.gz", std::ios::binary) << Gzip(kPage);
+    symlink("/etc/passwd", (site + "/digits.mjs.br").c_str());
     fixture_ = test::LoadStrokeFixture();
   }
 
@@ -496,6 +539,58 @@ TEST_F(AttackSuite, EveryProbeOfTheIssueAgainstOneServer) {
           R"({"strokes": [[[Infinity, 1]]]})", "{\"strokes\": [], \"x\": \"\xff\xfe\"}"}) {
       EXPECT_EQ(Exchange(port, Post("/predict", "application/json", bad)).status, 400) << bad;
     }
+  });
+
+  // The static host's header paths: conditional requests, Accept-Encoding and HEAD, with the
+  // largest lists the 8 KiB of headers hold (each header is parsed in one pass).
+  UnderAttack("conditional requests and encodings", port, bound, [&] {
+    const Reply gz = Exchange(port, Get("/", "Accept-Encoding: gzip, br\r\n"));
+    expect("GET / accepting gzip and br", gz, 200);
+    EXPECT_EQ(HeaderOf(gz, "Content-Encoding"), "gzip") << gz.head;  // no .br: the .gz
+    EXPECT_EQ(Gunzip(gz.body), kPage);
+    const std::string etag = HeaderOf(gz, "ETag");
+    ASSERT_EQ(etag.front(), '"') << gz.head;
+    const Reply not_modified =
+        Exchange(port, Get("/", "Accept-Encoding: gzip\r\nIf-None-Match: " + etag + "\r\n"));
+    expect("If-None-Match: its ETag", not_modified, 304);
+    EXPECT_EQ(not_modified.body_bytes, 0u);
+    EXPECT_EQ(HeaderOf(not_modified, "Content-Length"), "") << not_modified.head;
+    EXPECT_EQ(HeaderOf(not_modified, "ETag"), etag);
+    // The same ETag without gzip accepted is another representation: the file, whole.
+    const Reply plain = Exchange(port, Get("/", "If-None-Match: " + etag + "\r\n"));
+    expect("If-None-Match: the gzip ETag, no gzip", plain, 200);
+    EXPECT_EQ(plain.body, kPage);
+    const Reply passwd = Exchange(port, Get("/digits.mjs", "Accept-Encoding: br\r\n"));
+    expect("a .br variant that is a symlink to /etc/passwd", passwd, 200);
+    EXPECT_EQ(passwd.body, "export const x = 1;");
+    EXPECT_EQ(HeaderOf(passwd, "Content-Encoding"), "");
+    std::string tags = "If-None-Match: ";
+    while (tags.size() < 7900) tags += "W/\"0123456789abcdef\", ";
+    expect("If-None-Match with 420 ETags (7.9 KB)",
+           Exchange(port, Get("/", tags + etag.substr(0, etag.size() - 1) + "x\"\r\n")), 200);
+    std::string codings = "Accept-Encoding: ";
+    while (codings.size() < 7900) codings += "x;q=1, ";
+    const Reply many = Exchange(port, Get("/", codings + "br;q=0\r\n"));
+    expect("Accept-Encoding with 1,100 codings (7.9 KB)", many, 200);
+    EXPECT_EQ(HeaderOf(many, "Content-Encoding"), "");
+    expect("If-None-Match of 16 KB",
+           Exchange(port, Get("/", "If-None-Match: " + std::string(16000, '"') + "\r\n")), 431);
+    for (const char* date :
+         {"%n%n%n%n%s%s%s%s", "Sun, 06 Nov 1994 08:49:37 GMT garbage",
+          "Sun, 99 Nov 1994 99:99:99 GMT", "Sunday, 06-Nov-94 08:49:37 GMT", ""}) {
+      const Reply r = Exchange(port, Get("/", std::string("If-Modified-Since: ") + date + "\r\n"));
+      EXPECT_EQ(r.status, 200) << date << ": " << r.head;
+      EXPECT_EQ(r.body, kPage) << date;
+    }
+    const Reply later =
+        Exchange(port, Get("/", "If-Modified-Since: Fri, 01 Jan 2100 00:00:00 GMT\r\n"));
+    expect("If-Modified-Since in 2100", later, 304);
+    const Reply head = Exchange(
+        port, "HEAD / HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n");
+    expect("HEAD / accepting gzip", head, 200);
+    EXPECT_EQ(head.body_bytes, 0u);
+    EXPECT_EQ(HeaderOf(head, "Content-Length"), std::to_string(gz.body.size()));
+    EXPECT_EQ(HeaderOf(head, "ETag"), etag);
   });
 
   // Malformed HTTP and oversized headers.

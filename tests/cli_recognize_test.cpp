@@ -174,7 +174,7 @@ TEST(CliRecognize, BadInputsFailWithOneLine) {
       {"--strokes", "absurd.json", R"({"strokes": [[[1, 2], [1e30, 4]]]})", "is beyond +-1e+06"},
       {"--strokes", "nostrokes.json", R"({"points": []})", "no \"strokes\" field"},
       {"--strokes", "badpoint.json", R"({"strokes": [[[1, 2], ["a", 4]]]})",
-       "stroke 0, point 1 must be [x, y] numbers"},
+       "stroke 0, point 1 must be [x, y] or {\"x\": x, \"y\": y} numbers"},
       {"--strokes", "million.json", million, "too many points"},
       {"--strokes", "latin1.json", "{\"strokes\": [], \"name\": \"caf\xe9\"}", "not valid JSON"},
       {"--image", "text.png", "this is not an image", "not a PNG or JPEG image"},

@@ -262,7 +262,8 @@ TEST(PredictService, HandlesRequestsWithoutSockets) {
   const HttpReply corrupt = service->Predict("image/png", crash.substr(1));
   EXPECT_EQ(corrupt.status, 400);
   EXPECT_EQ(json::parse(corrupt.body, nullptr, false)["error"],
-            "corrupt PNG image: bad zlib data");  // now caught by the inflate check
+            std::string("corrupt PNG image: bad zlib data ") +
+                kPredictForms);  // now caught by the inflate check
   std::unique_ptr<PredictService> missing;
   EXPECT_FALSE(PredictService::Create("/nonexistent.safetensors", options, &missing).ok());
 }

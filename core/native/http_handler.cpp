@@ -1,7 +1,6 @@
-// The routes of `digits serve` and its static files, independent of sockets (http_server.h).
-#include <fcntl.h>
+// The routes of `digits serve`, independent of sockets (http_server.h); the static files are
+// static_files.cpp.
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <climits>
@@ -9,17 +8,11 @@
 #include <string>
 
 #include "http_server.h"
+#include "openapi_document.h"
+#include "static_files.h"
 
 namespace digits {
 namespace {
-
-constexpr off_t kMaxStaticFileBytes = 64 << 20;
-
-// The page's policy: what web/index.html and app.js need (module scripts and styles from self,
-// WebAssembly compilation, drawn or dropped images as blob:/data:), and no framing by others.
-constexpr char kPageCsp[] =
-    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; "
-    "img-src 'self' blob: data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
 HttpResponse FromReply(const HttpReply& reply) {
   return {reply.status, reply.content_type, reply.body, {}};
@@ -27,47 +20,6 @@ HttpResponse FromReply(const HttpReply& reply) {
 
 HttpResponse Error(int status, const std::string& message) {
   return FromReply(PredictService::Error(status, message));
-}
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Percent-decodes a path; false on a malformed escape or a decoded control character (NUL, a
-// newline) or backslash: no name under the site has one, so such a path is an attack.
-bool DecodePath(const std::string& in, std::string* out) {
-  out->clear();
-  for (size_t i = 0; i < in.size(); ++i) {
-    char c = in[i];
-    if (c == '%') {
-      if (i + 2 >= in.size()) return false;
-      const int hi = HexValue(in[i + 1]), lo = HexValue(in[i + 2]);
-      if (hi < 0 || lo < 0) return false;
-      c = static_cast<char>(hi * 16 + lo);
-      i += 2;
-    }
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f || c == '\\') return false;
-    *out += c;
-  }
-  return true;
-}
-
-std::string MimeType(const std::string& path) {
-  const size_t dot = path.find_last_of('.');
-  const std::string ext = dot == std::string::npos ? "" : path.substr(dot + 1);
-  if (ext == "html") return "text/html; charset=utf-8";
-  if (ext == "js" || ext == "mjs") return "text/javascript";
-  if (ext == "css") return "text/css";
-  if (ext == "wasm") return "application/wasm";
-  if (ext == "json" || ext == "map") return "application/json";
-  if (ext == "svg") return "image/svg+xml";
-  if (ext == "png") return "image/png";
-  if (ext == "ico") return "image/x-icon";
-  if (ext == "txt" || ext == "md" || ext == "ts") return "text/plain; charset=utf-8";
-  return "application/octet-stream";  // the model, packages, anything else
 }
 
 bool Allowed(const CorsPolicy& cors, const std::string& origin) {
@@ -87,60 +39,6 @@ HttpResponse Preflight(const CorsPolicy& cors, const HttpRequest& request, bool 
   response.headers.push_back({"Access-Control-Allow-Methods", methods});
   response.headers.push_back({"Access-Control-Allow-Headers", "Content-Type"});
   response.headers.push_back({"Access-Control-Max-Age", "600"});
-  return response;
-}
-
-HttpResponse StaticFile(const std::string& site_root, const std::string& method,
-                        const std::string& target, bool* page) {
-  if (site_root.empty()) return Error(404, "not found");
-  if (method != "GET" && method != "HEAD") return Error(405, "method not allowed");
-  std::string path;
-  if (!DecodePath(target.substr(0, target.find_first_of("?#")), &path) || path.empty() ||
-      path[0] != '/') {
-    return Error(400, "bad path");
-  }
-  // No "." or ".." segments, then no symlink leading out of the site (realpath resolves them all;
-  // the file must lie under the site's own real path) and only regular files.
-  for (size_t at = 0; at != std::string::npos;) {
-    const size_t next = path.find('/', at + 1);
-    const std::string segment =
-        path.substr(at + 1, next == std::string::npos ? next : next - at - 1);
-    if (segment == "." || segment == "..") return Error(404, "not found");
-    at = next;
-  }
-  if (path.back() == '/') path += "index.html";
-  char resolved[PATH_MAX];
-  if (realpath((site_root + path).c_str(), resolved) == nullptr ||
-      std::string(resolved).compare(0, site_root.size() + 1, site_root + "/") != 0) {
-    return Error(404, "not found");
-  }
-  const int fd = open(resolved, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) return Error(404, "not found");
-  struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > kMaxStaticFileBytes) {
-    close(fd);
-    return Error(404, "not found");
-  }
-  HttpResponse response;
-  response.body.resize(static_cast<size_t>(st.st_size));
-  size_t done = 0;
-  while (done < response.body.size()) {
-    const ssize_t n = read(fd, &response.body[done], response.body.size() - done);
-    if (n <= 0) break;
-    done += static_cast<size_t>(n);
-  }
-  close(fd);
-  if (done != response.body.size()) return Error(500, "cannot read the file");
-  const std::string name = std::string(resolved).substr(std::string(resolved).rfind('/') + 1);
-  response.content_type = MimeType(name);
-  response.headers.push_back({"Accept-Ranges", "none"});
-  *page =
-      response.content_type.compare(0, 9, "text/html") == 0 && name.compare(0, 6, "embed.") != 0;
-  if (*page) {
-    // The page: its own policy, and no framing (clickjacking).
-    response.headers.push_back({"Content-Security-Policy", kPageCsp});
-    response.headers.push_back({"X-Frame-Options", "DENY"});
-  }
   return response;
 }
 
@@ -194,7 +92,16 @@ Status ParseCorsOrigin(const std::string& text, CorsPolicy* out) {
 void AddCommonHeaders(const CorsPolicy& cors, const HttpRequest& request, bool page,
                       HttpResponse* response) {
   if (!page) {
-    if (!cors.any) response->headers.push_back({"Vary", "Origin"});
+    if (!cors.any) {
+      // One Vary header (the server sets each header once): Origin added to what is there.
+      auto vary = std::find_if(response->headers.begin(), response->headers.end(),
+                               [](const auto& h) { return h.first == "Vary"; });
+      if (vary == response->headers.end()) {
+        response->headers.push_back({"Vary", "Origin"});
+      } else {
+        vary->second += ", Origin";
+      }
+    }
     if (Allowed(cors, request.origin)) {
       response->headers.push_back({"Access-Control-Allow-Origin", cors.any ? "*" : request.origin});
     }
@@ -223,12 +130,21 @@ HttpResponse HandleHttpRequest(PredictService& service, const std::string& site_
     } else {
       response = FromReply(service.PredictBatch(request.content_type, request.body, control));
     }
-  } else if (path == "/model" || path == "/healthz") {
-    response = request.method != "GET" && request.method != "HEAD"
-                   ? Error(405, "use GET")
-                   : FromReply(path == "/model" ? service.Model() : service.Health());
+  } else if (path == "/model" || path == "/healthz" || path == "/openapi.json") {
+    if (request.method != "GET" && request.method != "HEAD") {
+      response = Error(405, "use GET");
+    } else if (path == "/openapi.json") {
+      response = {200, "application/json", kOpenApiDocument, {}};
+    } else {
+      response = FromReply(path == "/model" ? service.Model() : service.Health());
+    }
   } else {
-    response = StaticFile(site_root, request.method, request.target, &page);
+    response = ServeStaticFile(site_root, request, &page);
+  }
+  // The API's answers and every error are not for caches; the files say what they are.
+  if (std::none_of(response.headers.begin(), response.headers.end(),
+                   [](const auto& h) { return h.first == "Cache-Control"; })) {
+    response.headers.push_back({"Cache-Control", "no-store"});
   }
   AddCommonHeaders(cors, request, page, &response);
   return response;

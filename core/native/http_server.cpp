@@ -60,6 +60,9 @@ HttpRequest ToRequest(http::request<http::string_body>&& req) {
   r.target = std::string(req.target());
   r.content_type = std::string(req[http::field::content_type]);
   r.origin = std::string(req[http::field::origin]);
+  r.accept_encoding = std::string(req[http::field::accept_encoding]);
+  r.if_none_match = std::string(req[http::field::if_none_match]);
+  r.if_modified_since = std::string(req[http::field::if_modified_since]);
   r.body = std::move(req.body());
   return r;
 }
@@ -319,7 +322,10 @@ class Session : public std::enable_shared_from_this<Session> {
     for (const auto& header : response.headers) res_.set(header.first, header.second);
     const size_t size = response.body.size();
     res_.body() = std::move(response.body);
-    if (head_) {
+    if (response.status == 304) {
+      // No body and no Content-Length: a length here would be taken for the cached file's.
+      res_.body().clear();
+    } else if (head_) {
       res_.body().clear();
       res_.content_length(size);
     } else {

@@ -29,6 +29,10 @@ struct HttpRequest {
   std::string target;  // as sent: "/predict?x=1"
   std::string content_type;
   std::string origin;  // the Origin header ("" when none)
+  // For the static files (static_files.h): "" when absent. Within the 8 KiB of headers.
+  std::string accept_encoding;
+  std::string if_none_match;
+  std::string if_modified_since;
   std::string body;
 };
 
@@ -73,9 +77,10 @@ struct HttpServerOptions {
 // not a directory.
 std::string SiteRoot(const std::string& site);
 
-// Answers one complete request: the API routes through `service`, every other GET from the files
-// under `site_root` (a SiteRoot), OPTIONS as a CORS preflight. Never touches a socket (tests and
-// tests/fuzz call it directly).
+// Answers one complete request: the API routes through `service`, GET /openapi.json (the API's
+// OpenAPI 3 document, core/openapi.json), every other GET or HEAD from the files under
+// `site_root` (a SiteRoot; static_files.h), OPTIONS as a CORS preflight. Never touches a socket
+// (tests and tests/fuzz call it directly).
 HttpResponse HandleHttpRequest(PredictService& service, const std::string& site_root,
                                const HttpRequest& request, const RequestControl& control,
                                const CorsPolicy& cors = CorsPolicy());

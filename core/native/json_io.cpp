@@ -6,10 +6,35 @@
 
 namespace digits {
 
+namespace {
+
+// A point as [x, y, ...] (the strokes files) or {"x": x, "y": y, ...} (the widget's and the JS
+// API's form); extra values (pressure, time) are ignored.
+bool PointFromJson(const nlohmann::json& p, double* x, double* y) {
+  if (p.is_array()) {
+    if (p.size() < 2 || !p[0].is_number() || !p[1].is_number()) return false;
+    *x = p[0].get<double>();
+    *y = p[1].get<double>();
+    return true;
+  }
+  if (!p.is_object()) return false;
+  const auto px = p.find("x"), py = p.find("y");
+  if (px == p.end() || py == p.end() || !px->is_number() || !py->is_number()) return false;
+  *x = px->get<double>();
+  *y = py->get<double>();
+  return true;
+}
+
+}  // namespace
+
 Status StrokesFromJson(const nlohmann::json& object, std::vector<Stroke>* out) {
   if (!object.is_object()) return Status::Error("strokes JSON must be an object");
   auto it = object.find("strokes");
-  if (it == object.end()) return Status::Error("strokes JSON has no \"strokes\" field");
+  if (it == object.end()) {
+    return Status::Error(
+        "strokes JSON has no \"strokes\" field: {\"strokes\": [[[x, y], ...], ...]}, points as "
+        "[x, y] or {\"x\": x, \"y\": y}");
+  }
   if (!it->is_array()) return Status::Error("\"strokes\" must be an array of strokes");
   DIGITS_RETURN_IF_ERROR(CheckDrawingSize(it->size(), 0));
   std::vector<Stroke> strokes;
@@ -22,11 +47,11 @@ Status StrokesFromJson(const nlohmann::json& object, std::vector<Stroke>* out) {
     Stroke points;
     points.reserve(stroke.size());
     for (size_t k = 0; k < stroke.size(); ++k) {
-      const nlohmann::json& p = stroke[k];
-      if (!p.is_array() || p.size() < 2 || !p[0].is_number() || !p[1].is_number()) {
-        return Status::Errorf("stroke %zu, point %zu must be [x, y] numbers", s, k);
+      double x = 0, y = 0;
+      if (!PointFromJson(stroke[k], &x, &y)) {
+        return Status::Errorf(
+            "stroke %zu, point %zu must be [x, y] or {\"x\": x, \"y\": y} numbers", s, k);
       }
-      const double x = p[0].get<double>(), y = p[1].get<double>();
       if (!PointWithinLimits(x, y)) return CheckPoint(s, k, x, y);
       points.push_back({static_cast<float>(x), static_cast<float>(y)});
     }

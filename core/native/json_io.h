@@ -1,6 +1,7 @@
 // JSON at the native front ends (CLI, server): the strokes format in and the result document out.
-//   strokes:  {"strokes": [[[x, y], [x, y], ...], ...]}   (extra fields and extra per-point
-//             values such as pressure or time are ignored)
+//   strokes:  {"strokes": [[[x, y], [x, y], ...], ...]}, a point as [x, y] or {"x": x, "y": y}
+//             (the widget's form); extra fields and extra per-point values such as pressure or
+//             time are ignored
 //   result:   the document of digits/result.h, described in core/RESULT_FORMAT.md
 #pragma once
 

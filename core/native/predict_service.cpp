@@ -178,10 +178,18 @@ Status PredictService::Create(const std::string& model_path, const ServiceOption
 
 HttpReply PredictService::Predict(const std::string& content_type, const std::string& body,
                                   const RequestControl& control) {
+  HttpReply reply = PredictOne(content_type, body, control);
+  if (reply.status < 400 || reply.status >= 500) return reply;
+  // Every refusal says what is accepted, whatever was wrong (our own error JSON, parsed back).
+  const json error = json::parse(reply.body, nullptr, /*allow_exceptions=*/false);
+  return Error(reply.status, error.value("error", std::string()) + " " + kPredictForms);
+}
+
+HttpReply PredictService::PredictOne(const std::string& content_type, const std::string& body,
+                                     const RequestControl& control) {
   const std::string type = MediaType(content_type);
   if (type != "application/json" && !IsImageType(type)) {
-    return Error(415, "unsupported Content-Type '" + type +
-                          "': send image/png, image/jpeg or application/json");
+    return Error(415, "unsupported Content-Type '" + type + "'");
   }
   if (body.empty()) return Error(400, "empty request body");
   if (IsImageType(type)) {
@@ -193,7 +201,18 @@ HttpReply PredictService::Predict(const std::string& content_type, const std::st
   }
   const json request = json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (request.is_discarded()) return Error(400, "request body is not valid JSON");
-  return PredictStrokes(request, control);
+  return PredictInput(request, control);
+}
+
+HttpReply PredictService::PredictInput(const json& input, const RequestControl& control) {
+  if (input.is_object() && input.contains("image")) {
+    std::vector<uint8_t> bytes;
+    if (!input["image"].is_string() || !DecodeBase64(input["image"].get<std::string>(), &bytes)) {
+      return Error(400, "\"image\" must be a base64-encoded PNG or JPEG");
+    }
+    return PredictImage(bytes.data(), bytes.size(), control);
+  }
+  return PredictStrokes(input, control);
 }
 
 HttpReply PredictService::PredictImage(const uint8_t* data, size_t size,
@@ -272,17 +291,7 @@ HttpReply PredictService::PredictBatch(const std::string& content_type, const st
   json results = json::array();
   for (const json& input : inputs) {
     if (control.Stop()) return Stopped();
-    HttpReply reply;
-    if (input.is_object() && input.contains("image")) {
-      std::vector<uint8_t> bytes;
-      if (!input["image"].is_string() || !DecodeBase64(input["image"].get<std::string>(), &bytes)) {
-        reply = Error(400, "\"image\" must be a base64-encoded PNG or JPEG");
-      } else {
-        reply = PredictImage(bytes.data(), bytes.size(), control);
-      }
-    } else {
-      reply = PredictStrokes(input, control);
-    }
+    const HttpReply reply = PredictInput(input, control);
     if (reply.status == 503) return reply;
     results.push_back(json::parse(reply.body, nullptr, false));
   }

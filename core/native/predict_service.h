@@ -1,9 +1,11 @@
 // The predict service of `digits serve`, independent of sockets: each call takes a request's
 // content type and body and returns the reply, so the HTTP layer (http_server.h) stays thin and
 // the service can be tested and fuzzed directly.
-//   POST /predict        image/png | image/jpeg body, or application/json strokes
-//                        {"strokes": [...], "mode": "digit"|"number", "gradcam": bool,
-//                         "class": int} -> the result object (core/RESULT_FORMAT.md)
+//   POST /predict        image/png | image/jpeg body, or application/json: strokes
+//                        {"strokes": [[[x, y] | {"x": x, "y": y}, ...], ...], "mode":
+//                         "digit"|"number", "gradcam": bool, "class": int} or an image
+//                        {"image": "<base64 PNG/JPEG>"} -> the result object
+//                        (core/RESULT_FORMAT.md); every 4xx names these forms (kPredictForms)
 //   POST /predict/batch  {"inputs": [{strokes...} | {"image": "<base64 PNG/JPEG>"}, ...]}
 //                        -> {"results": [result | {"error": "..."}, ...]}
 //   GET  /model          architecture, parameters, MACs, model metadata, SHA-256 of the file
@@ -47,6 +49,12 @@ struct RequestControl {
   bool Stop() const { return Now() >= deadline || (client_gone && client_gone()); }
 };
 
+// What /predict accepts, appended to each of its 4xx messages.
+constexpr char kPredictForms[] =
+    "(POST /predict accepts: image/png or image/jpeg bytes; or application/json, either "
+    "{\"strokes\": [[[x, y], ...], ...]} with points as [x, y] or {\"x\": x, \"y\": y}, or "
+    "{\"image\": \"<base64 PNG or JPEG>\"}; see GET /openapi.json)";
+
 // JSON deeper than this is refused before it is parsed (a batch needs 6 levels).
 constexpr int kMaxJsonDepth = 16;
 
@@ -75,6 +83,10 @@ class PredictService {
   PredictService() = default;
   class Lease;  // a borrowed recognizer, returned on destruction
 
+  HttpReply PredictOne(const std::string& content_type, const std::string& body,
+                       const RequestControl& control);
+  // One input of /predict or of a batch: {"image": base64} or strokes.
+  HttpReply PredictInput(const nlohmann::json& input, const RequestControl& control);
   HttpReply PredictImage(const uint8_t* data, size_t size, const RequestControl& control);
   // `request` is the parsed strokes object; user input is never serialized again (a deeply
   // nested input once overflowed the stack in dump()).

@@ -1,8 +1,11 @@
 // libFuzzer: the HTTP request path of `digits serve` without sockets: arbitrary bytes parsed as
 // one request with the server's limits (Beast's parser, as the server configures it), then routed
 // by the server's handler (API, static files from a small site with a symlink to /etc/passwd in
-// it). Every parsed request must get a status in 200..599 with X-Content-Type-Options, and every
-// file served must be one of the site's own (never /etc/passwd through the symlinks).
+// it, and the build's .br/.gz variants beside some files, one of them a symlink to /etc/passwd).
+// Every parsed request must get a status in 200..599 with X-Content-Type-Options and
+// Cache-Control, and every file served must be one of the site's own (never /etc/passwd through
+// the symlinks), with its validators; a Content-Encoding only as the request's Accept-Encoding
+// allows; a 304 only with an ETag and no body.
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,6 +19,7 @@
 #include <string>
 
 #include "http_server.h"
+#include "static_files.h"
 
 namespace {
 
@@ -39,7 +43,11 @@ Target* Init() {
       {"/index.html", "<!doctype html><title>digits</title>"},
       {"/digits.js", "export {};"},
       {"/embed.html", "<!doctype html>"},
-      {"/sub/index.html", "sub"}};
+      {"/sub/index.html", "sub"},
+      {"/index.html.br", "BR-INDEX"},
+      {"/index.html.gz", "GZ-INDEX"},
+      {"/ink.0123456789.js", "export const ink = 1;"},
+      {"/ink.0123456789.js.gz", "GZ-INK"}};
   for (const auto& file : files) {
     std::ofstream(site + file.first) << file.second;
     t->files.insert(file.second);
@@ -47,6 +55,7 @@ Target* Init() {
   t->files.insert("");  // HEAD
   if (symlink("/etc/passwd", (site + "/passwd").c_str()) != 0) std::abort();
   if (symlink("/etc", (site + "/etc").c_str()) != 0) std::abort();
+  if (symlink("/etc/passwd", (site + "/digits.js.br").c_str()) != 0) std::abort();
   t->site_root = digits::SiteRoot(site);
   if (t->site_root.empty()) std::abort();
   return t;
@@ -74,14 +83,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const digits::HttpResponse response =
       digits::HandleHttpRequest(*target->service, target->site_root, request, control, cors);
   if (response.status < 200 || response.status > 599) std::abort();
-  bool nosniff = false, page = false;
+  bool nosniff = false, page = false, cache_control = false, etag = false, last_modified = false;
   const std::string* allow_origin = nullptr;
+  const std::string* encoding = nullptr;
   for (const auto& header : response.headers) {
     nosniff |= header.first == "X-Content-Type-Options" && header.second == "nosniff";
     page |= header.first == "X-Frame-Options";
+    cache_control |= header.first == "Cache-Control";
+    etag |= header.first == "ETag";
+    last_modified |= header.first == "Last-Modified";
     if (header.first == "Access-Control-Allow-Origin") allow_origin = &header.second;
+    if (header.first == "Content-Encoding") encoding = &header.second;
   }
-  if (!nosniff) std::abort();
+  if (!nosniff || !cache_control) std::abort();
+  if (response.status == 304 && (!etag || !response.body.empty())) std::abort();
+  if (encoding != nullptr && ((*encoding != "br" && *encoding != "gzip") ||
+                              !digits::AcceptsEncoding(request.accept_encoding, *encoding))) {
+    std::abort();
+  }
   if (allow_origin != nullptr) {
     if (page) std::abort();  // the page is never readable by another origin
     if (cors.any ? *allow_origin != "*"
@@ -93,7 +112,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   // A 200 that is not the API's JSON is a static file: one of the site's.
   if (response.status == 200 && response.content_type != "application/json" &&
-      target->files.count(response.body) == 0) {
+      (target->files.count(response.body) == 0 || !etag || !last_modified)) {
     std::abort();
   }
   return 0;

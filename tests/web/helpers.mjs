@@ -11,6 +11,8 @@ import { chromium } from 'playwright-core';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const SITE = process.env.DIGITS_SITE_DIR || path.join(REPO, 'build/site');
+// The widget's npm package, assembled beside the site (web/assemble_site.py).
+export const PACKAGE = process.env.DIGITS_PACKAGE_DIR || path.join(REPO, 'build/package');
 export const CLI = process.env.DIGITS_NATIVE_CLI || path.join(REPO, 'build/native/digits');
 export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 export const FIXTURE = path.join(REPO, 'tests/data/strokes/mnist_test_strokes.json');

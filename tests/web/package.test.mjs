@@ -1,6 +1,9 @@
-// The widget's npm package: `npm pack` in build/site makes a tarball with the widget only (no
-// page), it installs offline into a fresh project, its TypeScript declarations type-check a
-// consumer (and reject misuse), and the installed files run in the browser as they are.
+// The widget's npm package: `npm pack` in build/package (assembled beside the site by
+// web/assemble_site.py, under the files' plain names) makes a tarball with the widget only (no
+// page), its README written for people who install it (no links into the repository, no checkout
+// commands) and the fields a registry shows; it installs offline into a fresh project, its
+// TypeScript declarations type-check a consumer (and reject misuse), and the element loads from
+// that project's node_modules in Chromium.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -8,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'no
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { serve } from './server.mjs';
-import { REPO, SITE, TIMEOUT, fixtureDigits, launch, requireSite, watch } from './helpers.mjs';
+import { PACKAGE, REPO, TIMEOUT, fixtureDigits, launch, requireSite, watch } from './helpers.mjs';
 
 const EXPECTED_FILES = [
   'LICENSE', 'README.md', 'digit-recognizer.d.ts', 'digit-recognizer.js', 'digits.d.ts', 'digits.js', 'digits.mjs',
@@ -29,16 +32,33 @@ const npm = (args, cwd) => execFileSync('npm', [...args, '--no-audit', '--no-fun
   { cwd, encoding: 'utf8', env: { ...process.env, npm_config_update_notifier: 'false' } });
 
 describe('the widget package', () => {
-  test('npm pack in build/site packs the widget and nothing of the page', () => {
-    const [info] = JSON.parse(npm(['pack', '--json', '--pack-destination', work], SITE));
+  test('npm pack in build/package packs the widget and nothing of the page', () => {
+    const [info] = JSON.parse(npm(['pack', '--json', '--pack-destination', work], PACKAGE));
     const files = info.files.map((f) => f.path).sort();
     assert.deepEqual(files, EXPECTED_FILES);
-    const pkg = JSON.parse(readFileSync(path.join(SITE, 'package.json'), 'utf8'));
+    const pkg = JSON.parse(readFileSync(path.join(PACKAGE, 'package.json'), 'utf8'));
     assert.equal(info.name, pkg.name);
     assert.equal(pkg.license, 'MIT');
     assert.equal(pkg.private, undefined, 'publishable');
+    for (const field of ['repository', 'homepage', 'bugs', 'keywords']) assert.ok(pkg[field], `package.json has ${field}`);
+    assert.match(pkg.repository.url, /^git\+https:\/\//);
+    assert.match(pkg.homepage, /^https:\/\//);
+    assert.match(pkg.bugs.url, /^https:\/\//);
     tarball = path.join(work, info.filename);
     assert.ok(existsSync(tarball));
+  });
+
+  test('its README is written for people who install it', () => {
+    const readme = readFileSync(path.join(PACKAGE, 'README.md'), 'utf8');
+    for (const section of ['## Install', '## Hosting the wasm and the model', '## Attributes', '## Events',
+      '## Properties and methods', '## Parts and theming', '## JS API', '## Content-Security-Policy']) {
+      assert.ok(readme.includes(section), `README has ${section}`);
+    }
+    assert.ok(readme.includes('npm install digit-recognizer'));
+    // Links and images resolve from the registry's page: absolute URLs only (none into the checkout).
+    for (const [, target] of readme.matchAll(/\]\(([^)]+)\)/g)) assert.match(target, /^https:\/\//, target);
+    assert.doesNotMatch(readme, /<img\s/);
+    assert.doesNotMatch(readme, /scripts\/|build\/site|cmake/, 'no commands that need a checkout');
   });
 
   test('the tarball installs offline into a fresh project', () => {
@@ -100,14 +120,16 @@ el.addEventListener('recognize', (e) => { const n: number = e.detail.value; cons
     assert.match(errors[1], /^bad\.ts\(5,\d+\): error TS2322: Type 'string' is not assignable to type 'number'/);
   });
 
-  test('the installed package runs in the browser as it is', async () => {
+  test('the element loads from the project\'s node_modules in the browser', async () => {
     assert.ok(installed, 'installed');
-    const pkgServer = await serve({ root: installed, headers: { 'access-control-allow-origin': '*' } });
+    // The consumer project served as it is (from another origin than the page).
+    const project = path.dirname(path.dirname(installed));
+    const pkgServer = await serve({ root: project, headers: { 'access-control-allow-origin': '*' } });
     const hostServer = await serve({
       routes: {
         '/': { type: 'text/html', body: `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>t</title>
 <link rel="icon" href="data:,">
-<script type="module" src="${pkgServer.origin}/digit-recognizer.js"></script></head>
+<script type="module" src="${pkgServer.origin}/node_modules/digit-recognizer/digit-recognizer.js"></script></head>
 <body><digit-recognizer id="w"></digit-recognizer></body></html>` },
       },
     });

@@ -2,13 +2,17 @@
 // reads a drawing under the server's Content-Security-Policy with no violation and no console
 // error; the widget, served by `digits serve`, embeds in a page of another origin (its files carry
 // CORS); another origin's web app calls /predict as --cors-origin allows; and the page refuses to
-// be framed (frame-ancestors 'none', X-Frame-Options: DENY).
+// be framed (frame-ancestors 'none', X-Frame-Options: DENY). And the server as a static host in
+// Chromium: a first view transfers at most the gzip size web/README.md quotes, a second view at
+// most 5 KB (the entry points revalidated with 304s, the content-hashed files from the cache), and
+// every response of the site has an ETag, a Cache-Control and br where it compresses.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { serve } from './server.mjs';
-import { CLI, SITE, TIMEOUT, confidentDigits, drawWithMouse, launch, requireSite, watch } from './helpers.mjs';
+import { CLI, REPO, SITE, TIMEOUT, confidentDigits, drawWithMouse, launch, requireSite, watch } from './helpers.mjs';
 
 let browser;
 let digits; // the `digits serve` child process
@@ -153,5 +157,46 @@ describe('the site served by digits serve', () => {
     assert.equal(framed, null, 'the page ran inside the frame');
     await log.check([/frame-ancestors|X-Frame-Options|Refused to (display|frame)/]);
     await ctx.close();
+  });
+
+  test('a static host: first view within the README\'s gzip size, second view <= 5 KB, validators everywhere', async () => {
+    // The cold download web/README.md quotes (bench/measure_page.mjs: gzip -9 of every file).
+    const quoted = /\*\*([\d.]+) KB\*\* gzip -9/.exec(readFileSync(path.join(REPO, 'web/README.md'), 'utf8'));
+    assert.ok(quoted, 'web/README.md quotes the page download in KB gzip');
+    const ctx = await browser.newContext();
+    const page = await ctx.newPage();
+    page.setDefaultTimeout(TIMEOUT);
+    const log = await watch(page);
+    const cdp = await ctx.newCDPSession(page);
+    await cdp.send('Network.enable');
+    let bytes = 0;
+    const responses = new Map();
+    cdp.on('Network.loadingFinished', (e) => { bytes += e.encodedDataLength; });
+    cdp.on('Network.responseReceived', (e) => responses.set(e.response.url, e.response));
+    const view = async () => {
+      bytes = 0;
+      responses.clear();
+      await page.goto(`${origin}/`);
+      await page.waitForSelector('html[data-state="ready"]');
+      await page.waitForLoadState('networkidle');
+      return bytes;
+    };
+    const first = await view();
+    const header = (r, name) => Object.entries(r.headers).find(([k]) => k.toLowerCase() === name)?.[1];
+    assert.ok(responses.size >= 9, [...responses.keys()].join());
+    for (const [url, r] of responses) {
+      assert.equal(r.status, 200, url);
+      assert.match(header(r, 'etag') || '', /^"[^"]+"$/, `${url}: a strong ETag`);
+      const hashed = /\.[0-9a-f]{10}\.[a-z]+$/.test(new URL(url).pathname);
+      assert.equal(header(r, 'cache-control'), hashed ? 'public, max-age=31536000, immutable' : 'no-cache', url);
+      assert.equal(header(r, 'content-encoding'), 'br', `${url}: brotli (every file of the page compresses)`);
+    }
+    const second = await view();
+    await log.check();
+    await ctx.close();
+    console.log(`# first view ${(first / 1000).toFixed(1)} KB, second view ${(second / 1000).toFixed(2)} KB ` +
+      `(README: ${quoted[1]} KB gzip)`);
+    assert.ok(first <= Number(quoted[1]) * 1000, `first view ${first} B > ${quoted[1]} KB`);
+    assert.ok(second <= 5000, `second view ${second} B > 5 KB`);
   });
 });
